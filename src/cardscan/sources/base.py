@@ -1,0 +1,89 @@
+"""The contract every source keeps: list the files of one revision, read a byte range of one file."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    """One file of a repo revision."""
+
+    path: str
+    """Repo-relative path with `/` separators."""
+    size: int | None
+    """Size in bytes when the listing knows it."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one metadata call learns about a repo revision."""
+
+    repo_id: str
+    """Canonical repo id (after renames), or the local path for local sources."""
+    revision: str
+    """The revision asked for (branch, tag, sha, `refs/pr/N`), or `local`."""
+    commit: str | None
+    """Resolved commit sha; None for plain folders."""
+    files: tuple[RepoFile, ...]
+    """Every file in the revision."""
+    gated: str | bool = False
+    """Hub gating (`False`, `"auto"`, `"manual"`)."""
+    private: bool = False
+    """Whether the Hub marks the repo private."""
+    card_data: dict | None = None
+    """The Hub's parsed card YAML (`cardData`) when it sent one."""
+
+    def file(self, path: str) -> RepoFile | None:
+        """The listed file at `path`, or None."""
+        for f in self.files:
+            if f.path == path:
+                return f
+        return None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes read from one file at one offset."""
+
+    data: bytes
+    """The bytes, possibly fewer than asked for at end of file."""
+    total: int | None
+    """The file's full size when the reply said (Content-Range total, stat size)."""
+
+
+@dataclass
+class IOStats:
+    """Running counters of one source's traffic (mutable, thread-safe): what the benchmarks report."""
+
+    requests: int = 0
+    bytes_read: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, requests: int = 0, bytes_read: int = 0, retries: int = 0) -> None:
+        """Count traffic from any thread."""
+        with self._lock:
+            self.requests += requests
+            self.bytes_read += bytes_read
+            self.retries += retries
+
+
+class Source(Protocol):
+    """A repo revision that can be listed and read by byte range. Sources raise `ScanError` on failure."""
+
+    stats: IOStats
+
+    def listing(self) -> Listing:
+        """List the revision's files (one metadata call for the Hub)."""
+        ...
+
+    def read_range(self, path: str, start: int, end: int) -> Chunk:
+        """Read bytes `[start, end)` of `path` (end exclusive); a short read means end of file."""
+        ...
+
+    def read_file(self, path: str, max_bytes: int = 16 << 20) -> bytes | None:
+        """Read a small whole file (config, card, index); None when it does not exist."""
+        ...
