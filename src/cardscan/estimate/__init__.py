@@ -1,0 +1,1 @@
+"""Memory estimates: weights, KV cache, engines, training, GPU fit."""

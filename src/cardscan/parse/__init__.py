@@ -1,0 +1,1 @@
+"""Parsers: bytes in, values out (weight headers, quantization, config, model card)."""
