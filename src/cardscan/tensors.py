@@ -45,11 +45,24 @@ SAFETENSORS_DTYPES: dict[str, DType] = {
 
 # Precision words (config `torch_dtype`, card text) → family.
 DTYPE_ALIASES: dict[str, str] = {
-    "float32": "fp32", "fp32": "fp32", "f32": "fp32", "float": "fp32",
-    "float16": "fp16", "fp16": "fp16", "f16": "fp16", "half": "fp16",
-    "bfloat16": "bf16", "bf16": "bf16",
-    "float8": "fp8", "fp8": "fp8", "float8_e4m3fn": "fp8", "float8_e5m2": "fp8",
-    "int8": "int8", "int4": "int4", "fp4": "fp4", "nf4": "int4",
+    "float32": "fp32",
+    "fp32": "fp32",
+    "f32": "fp32",
+    "float": "fp32",
+    "float16": "fp16",
+    "fp16": "fp16",
+    "f16": "fp16",
+    "half": "fp16",
+    "bfloat16": "bf16",
+    "bf16": "bf16",
+    "float8": "fp8",
+    "fp8": "fp8",
+    "float8_e4m3fn": "fp8",
+    "float8_e5m2": "fp8",
+    "int8": "int8",
+    "int4": "int4",
+    "fp4": "fp4",
+    "nf4": "int4",
 }
 
 # Bytes per parameter at each reporting precision (the user-facing table and the quick rule).
