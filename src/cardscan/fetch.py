@@ -1,0 +1,221 @@
+"""Read what a scan needs from a source, concurrently: config, card, side files and the header of every chosen weight file.
+
+After the one listing call, every read goes out at once on a bounded pool. Shard headers are sized from the shard index
+(tensor names per shard), so a typical shard costs one ranged request of about its header size; files without an index
+get a small probe first. Nothing past a header is ever read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from cardscan.errors import ErrorCode, FormatError, ScanError
+from cardscan.parse.safetensors import LENGTH_PREFIX, MAX_HEADER_BYTES, header_length, parse_header
+from cardscan.select import Selection
+from cardscan.sources.base import Listing, Source
+from cardscan.tensors import TensorInfo
+
+# Small JSON files that change how weights are read or what the repo is (quant side files, adapters, pipelines).
+SIDE_FILES = (
+    "quantize_config.json",
+    "quant_config.json",
+    "hf_quant_config.json",
+    "adapter_config.json",
+    "model_index.json",
+    "modules.json",
+    "params.json",
+    "generation_config.json",
+)
+CARD_FILES = ("README.md", "readme.md", "README.MD")
+# A probe read for a safetensors file without an index: enough for small headers, and never more than 4 KiB wasted.
+PROBE_BYTES = 4096
+# Serialized size of one header entry beyond its quoted name: `:{"dtype":"BF16","shape":[4096,4096],"data_offsets":[a,b]},`.
+# Chosen a little low: an under-estimate costs one extra request, an over-estimate costs wasted bytes.
+ENTRY_OVERHEAD = 64
+HEADER_SLACK = 1024
+GGUF_CHUNK = 1 << 20
+MAX_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    """The parsed header of one weight file."""
+
+    path: str
+    """Repo-relative path."""
+    format: str
+    """safetensors, gguf or torch."""
+    tensors: tuple[TensorInfo, ...]
+    """Every tensor the header lists."""
+    metadata: dict = field(default_factory=dict)
+    """Free-form metadata: safetensors `__metadata__`, GGUF key-values."""
+    header_bytes: int = 0
+    """Bytes that make up the header (for safetensors 8 + N)."""
+    file_size: int | None = None
+    """The whole file's size, when known."""
+    notes: tuple[str, ...] = ()
+    """What the reader noticed (header-only file, legacy pickle…)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Everything read from a source for one scan, before interpretation."""
+
+    listing: Listing
+    """The revision's file list."""
+    selection: Selection
+    """Which weight set was read."""
+    config: dict | None
+    """config.json, parsed."""
+    card: bytes | None
+    """README.md bytes."""
+    index: dict | None
+    """The shard index, parsed."""
+    side_files: dict[str, dict]
+    """Other small JSON files that were present (quantize_config.json, adapter_config.json, …)."""
+    headers: tuple[FileHeader, ...]
+    """One per chosen weight file, in shard order."""
+    warnings: tuple[str, ...] = ()
+    """Problems that did not stop the scan (a malformed optional file…)."""
+
+
+def fetch(source: Source, listing: Listing, selection: Selection, *, max_header: int = MAX_HEADER_BYTES) -> Fetched:
+    """Read config, card, side files and weight headers concurrently; raise ScanError if a weight header fails."""
+    present = {f.path for f in listing.files}
+    warnings: list[str] = []
+    chosen = selection.chosen
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="cardscan-fetch") as pool:
+        # The index is submitted first: header tasks wait on it, and the pool runs tasks in order, so it never starves.
+        index_f = pool.submit(_read_json, source, chosen.index) if chosen and chosen.index in present else None
+        config_f = pool.submit(_read_json, source, "config.json") if "config.json" in present else None
+        card_name = next((c for c in CARD_FILES if c in present), None)
+        card_f = pool.submit(source.read_file, card_name) if card_name else None
+        side_f = {name: pool.submit(_read_json, source, name) for name in SIDE_FILES if name in present}
+        header_fs = [
+            pool.submit(_read_header, source, listing, path, chosen.format, index_f, max_header)
+            for path in (chosen.files if chosen else ())
+        ]
+        headers = tuple(f.result() for f in header_fs)
+        config = _optional(config_f, "config.json", warnings)
+        card = _optional(card_f, card_name or "", warnings)
+        index = _optional(index_f, chosen.index if chosen else "", warnings)
+        side = {name: v for name, f in side_f.items() if (v := _optional(f, name, warnings)) is not None}
+    return Fetched(listing, selection, config, card, index, side, headers, tuple(warnings))
+
+
+def _optional(future: Future | None, name: str, warnings: list[str]):
+    """Config, card and side files are optional: a bad one is a warning, not a failed scan."""
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except ScanError as exc:
+        if exc.code in (ErrorCode.MALFORMED,):
+            warnings.append(f"{name}: {exc.message}")
+            return None
+        raise
+
+
+def _read_json(source: Source, path: str) -> dict | None:
+    data = source.read_file(path)
+    if data is None:
+        return None
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScanError(ErrorCode.MALFORMED, f"not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ScanError(ErrorCode.MALFORMED, "not a JSON object")
+    return value
+
+
+def _read_header(
+    source: Source, listing: Listing, path: str, fmt: str, index_f: Future | None, max_header: int
+) -> FileHeader:
+    reader = HEADER_READERS.get(fmt)
+    if reader is None:
+        raise ScanError(ErrorCode.UNSUPPORTED, f"{path}: cannot read {fmt} weight files")
+    entry = listing.file(path)
+    size = entry.size if entry else None
+    try:
+        return reader(source, path, size, index_f, max_header)
+    except FormatError as exc:
+        raise ScanError(ErrorCode.MALFORMED, f"{path}: {exc}") from None
+
+
+def _read_safetensors(
+    source: Source, path: str, size: int | None, index_f: Future | None, max_header: int
+) -> FileHeader:
+    first = LENGTH_PREFIX + _estimate_header(index_f, path) if index_f else PROBE_BYTES
+    if size is not None:
+        first = min(first, size)
+    chunk = source.read_range(path, 0, first)
+    data, total = chunk.data, chunk.total if chunk.total is not None else size
+    n = header_length(data, max_header)
+    if total is not None and LENGTH_PREFIX + n > total:
+        raise FormatError(f"header length {n:,} runs past the end of the {total:,}-byte file")
+    if len(data) < LENGTH_PREFIX + n:
+        rest = source.read_range(path, len(data), LENGTH_PREFIX + n).data
+        data += rest
+        if len(data) < LENGTH_PREFIX + n:
+            raise FormatError(f"file ends inside its header ({len(data):,} of {LENGTH_PREFIX + n:,} bytes)")
+    header_only = total is not None and total == LENGTH_PREFIX + n
+    parsed = parse_header(data[: LENGTH_PREFIX + n], file=path, file_size=None if header_only else total)
+    notes = ("header-only file: data section not present",) if header_only and parsed.data_bytes else ()
+    return FileHeader(path, "safetensors", parsed.tensors, parsed.metadata, LENGTH_PREFIX + n, total, notes)
+
+
+def _estimate_header(index_f: Future, path: str) -> int:
+    """Expected JSON length of one shard's header from the index's tensor names (a little low on purpose)."""
+    try:
+        index = index_f.result()
+    except ScanError:
+        index = None
+    weight_map = (index or {}).get("weight_map") or {}
+    names = [name for name, file in weight_map.items() if file == path.rsplit("/", 1)[-1] or file == path]
+    if not names:
+        return PROBE_BYTES - LENGTH_PREFIX
+    return sum(len(name) + ENTRY_OVERHEAD for name in names) + HEADER_SLACK
+
+
+def _read_gguf(source: Source, path: str, size: int | None, index_f: Future | None, max_header: int) -> FileHeader:
+    from cardscan.parse.gguf import read_gguf
+    from cardscan.parse.reader import BufferedReader
+
+    reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=max_header)
+    header = read_gguf(reader)
+    return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size)
+
+
+def _read_torch(source: Source, path: str, size: int | None, index_f: Future | None, max_header: int) -> FileHeader:
+    from cardscan.parse.torch_zip import UnsupportedFormat, read_torch_zip
+
+    if size is None:
+        size = source.read_range(path, 0, 1).total
+    if size is None:
+        raise FormatError("file size unknown; cannot locate the zip directory")
+    try:
+        checkpoint = read_torch_zip(_read_at(source, path), size)
+    except UnsupportedFormat as exc:
+        return FileHeader(path, "torch", (), {}, 0, size, (f"{exc}; file size used as stored bytes",))
+    return FileHeader(path, "torch", checkpoint.tensors, {}, 0, size, tuple(checkpoint.notes))
+
+
+def _read_at(source: Source, path: str) -> Callable[[int, int], bytes]:
+    return lambda offset, length: source.read_range(path, offset, offset + length).data
+
+
+HEADER_READERS: dict[str, Callable[..., FileHeader]] = {
+    "safetensors": _read_safetensors,
+    "gguf": _read_gguf,
+    "torch": _read_torch,
+}
+
+
+def shard_counts(index: dict | None) -> Counter:
+    """Tensors per shard according to an index (used by benchmarks and notes)."""
+    return Counter((index or {}).get("weight_map", {}).values())
