@@ -214,8 +214,10 @@ def _is_encoder_only(cfg: Mapping, model_type: str, archs: Sequence[str]) -> boo
         return False
     if model_type in ENCODER_ONLY_TYPES:
         return True
-    return bool(archs) and all(a.endswith(ENCODER_ARCH_SUFFIXES) and "CausalLM" not in a for a in archs) and (
-        model_type not in UNTIED_BY_DEFAULT
+    return (
+        bool(archs)
+        and all(a.endswith(ENCODER_ARCH_SUFFIXES) and "CausalLM" not in a for a in archs)
+        and (model_type not in UNTIED_BY_DEFAULT)
     )
 
 
@@ -288,9 +290,7 @@ def _attention_layer(kind: str, kv: int, d: int, window: int | None) -> LayerSpe
     return LayerSpec(kind, kv_heads=kv, head_dim_k=d, head_dim_v=d, window=held_window)
 
 
-def _build_layers(
-    cfg: Mapping, n_layers: int, kv_list: list[int], d: int, encoder_only: bool
-) -> tuple[LayerSpec, ...]:
+def _build_layers(cfg: Mapping, n_layers: int, kv_list: list[int], d: int, encoder_only: bool) -> tuple[LayerSpec, ...]:
     if encoder_only:
         return tuple(LayerSpec("none") for _ in range(n_layers))
     if cfg.get("kv_lora_rank"):
@@ -323,9 +323,7 @@ def _moe_layers(cfg: Mapping, n_layers: int, n_experts: int) -> tuple[int, ...]:
     first_dense = int(cfg.get("first_k_dense_replace") or 0)
     step = int(cfg.get("decoder_sparse_step") or cfg.get("moe_layer_freq") or 1)
     only_mlp = set(cfg.get("mlp_only_layers") or ())
-    return tuple(
-        i for i in range(n_layers) if i >= first_dense and (i + 1) % step == 0 and i not in only_mlp
-    )
+    return tuple(i for i in range(n_layers) if i >= first_dense and (i + 1) % step == 0 and i not in only_mlp)
 
 
 def _kv_cache_dtype(cfg: Mapping) -> str | None:
@@ -472,7 +470,7 @@ def _linear(d_in: int, d_out: int, bias: bool) -> int:
 
 def _attention_params(f: ArchFacts, fam: Family, kv: int) -> int:
     h, a, d = f.hidden_size, f.num_heads, f.head_dim
-    if f.q_lora_rank or f.layers and f.layers[0].kind == "mla":
+    if f.q_lora_rank or (f.layers and f.layers[0].kind == "mla"):
         return _mla_params(f)
     qkv = _linear(h, a * d, fam.qkv_bias) + 2 * _linear(h, kv * d, fam.qkv_bias)
     extras = (2 * d if fam.qk_norm else 0) + (a if fam.attn_sinks else 0)
