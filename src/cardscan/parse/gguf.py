@@ -1,0 +1,390 @@
+"""GGUF headers: metadata and tensor infos read without the tensor data (layout: shared/spec/quant-formats.md §7).
+
+Large arrays (tokenizer tokens, scores, merges) are summarised and skipped by length, so a remote read fetches only
+the small parts of the header. Shapes keep GGUF order: `dims[0]` is the innermost (fastest-varying) dimension, i.e.
+a Linear weight of HF shape `(out, in)` is stored as `(in, out)`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from cardscan.errors import FormatError
+from cardscan.parse.ggml_types import GGUF_FILE_TYPE_GUESSED, GGUF_FILE_TYPES, ggml_type
+from cardscan.parse.reader import BufferedReader
+from cardscan.tensors import TensorInfo
+
+GGUF_MAGIC = b"GGUF"
+DEFAULT_ALIGNMENT = 32  # gguf-py GGUF_DEFAULT_ALIGNMENT
+
+# Caps that keep hostile or corrupt headers from hanging or allocating without bound.
+MAX_TENSORS = 1_000_000
+MAX_KVS = 100_000
+MAX_STRING = 16 << 20
+MAX_DIMS = 8
+MAX_ARRAY_DEPTH = 3
+SMALL_ARRAY = 1024
+"""Arrays up to this many items are kept as lists; longer ones become an ArraySummary."""
+
+# GGUF metadata value type id → (name, reader scalar kind; None for STRING / ARRAY). gguf-py `GGUFValueType`.
+VALUE_TYPES: dict[int, tuple[str, str | None]] = {
+    0: ("U8", "u8"),
+    1: ("I8", "i8"),
+    2: ("U16", "u16"),
+    3: ("I16", "i16"),
+    4: ("U32", "u32"),
+    5: ("I32", "i32"),
+    6: ("F32", "f32"),
+    7: ("BOOL", "bool"),
+    8: ("STRING", None),
+    9: ("ARRAY", None),
+    10: ("U64", "u64"),
+    11: ("I64", "i64"),
+    12: ("F64", "f64"),
+}
+_SCALAR_BYTES = {"u8": 1, "i8": 1, "bool": 1, "u16": 2, "i16": 2, "u32": 4, "i32": 4, "f32": 4,
+                 "u64": 8, "i64": 8, "f64": 8}  # fmt: skip
+_STRING, _ARRAY = 8, 9
+
+
+@dataclass(frozen=True)
+class ArraySummary:
+    """A metadata array too large to keep (tokenizer vocab, scores, merges): its element type and length."""
+
+    type: str
+    """Element type name (`STRING`, `F32`, `I32`, `ARRAY`…)."""
+    length: int
+    """Number of items."""
+
+
+Scalar = int | float | bool | str
+MetaValue = Scalar | list | ArraySummary
+
+
+@dataclass(frozen=True)
+class GGUFHeader:
+    """Everything a GGUF file says before its tensor data."""
+
+    version: int
+    """GGUF format version (1, 2 or 3)."""
+    metadata: dict[str, MetaValue]
+    """Key → value; large arrays are ArraySummary, small ones lists."""
+    tensors: tuple[TensorInfo, ...]
+    """Tensor infos: dtype is the GGML type name, shape in GGUF order (dims[0] innermost), exact bytes from blocks."""
+    alignment: int
+    """`general.alignment` (default 32)."""
+    data_offset: int
+    """Offset where tensor data starts (header end rounded up to the alignment)."""
+    header_bytes: int
+    """Bytes of the header itself, magic to the last tensor info."""
+    big_endian: bool = False
+    """Whether the file stores numbers big-endian."""
+    unknown_types: tuple[str, ...] = ()
+    """Names of tensors whose GGML type id is unknown (their nbytes is the gap to the next tensor, or 0)."""
+
+    @property
+    def file_type(self) -> int | None:
+        """`general.file_type` when present."""
+        value = self.metadata.get("general.file_type")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def tensor_bytes(self) -> int:
+        """Sum of the tensors' stored bytes."""
+        return sum(t.nbytes for t in self.tensors)
+
+
+class _Parser:
+    """One pass over a GGUF header; holds the byte order and the width of counts (u32 in v1, u64 after)."""
+
+    def __init__(self, reader: BufferedReader) -> None:
+        self.r = reader
+        self.count_kind = "u64"
+
+    def count(self) -> int:
+        return int(self.r.scalar(self.count_kind))
+
+    def string(self) -> str:
+        n = self.count()
+        if n > MAX_STRING:
+            raise FormatError(f"GGUF string of {n} bytes at offset {self.r.pos} exceeds {MAX_STRING}")
+        return self.r.bytes(n).decode("utf-8", errors="replace")
+
+    def value(self, type_id: int, depth: int = 0) -> MetaValue:
+        if type_id not in VALUE_TYPES:
+            raise FormatError(f"unknown GGUF value type {type_id} at offset {self.r.pos}")
+        if type_id == _STRING:
+            return self.string()
+        if type_id == _ARRAY:
+            return self.array(depth + 1)
+        return self.r.scalar(VALUE_TYPES[type_id][1])  # type: ignore[arg-type]
+
+    def array(self, depth: int) -> list | ArraySummary:
+        if depth > MAX_ARRAY_DEPTH:
+            raise FormatError(f"GGUF arrays nested deeper than {MAX_ARRAY_DEPTH}")
+        elem = self.r.u32()
+        if elem not in VALUE_TYPES:
+            raise FormatError(f"unknown GGUF array element type {elem} at offset {self.r.pos}")
+        n = self.count()
+        name, kind = VALUE_TYPES[elem]
+        if n <= SMALL_ARRAY:
+            if kind is not None:
+                return list(self.r.scalars(kind, n))
+            return [self.value(elem, depth) for _ in range(n)]
+        self.skip_items(elem, n, depth)
+        return ArraySummary(name, n)
+
+    def skip_items(self, elem: int, n: int, depth: int) -> None:
+        """Skip `n` array items without decoding; fixed-width items are skipped in one step, unfetched."""
+        kind = VALUE_TYPES[elem][1]
+        if kind is not None:
+            self.r.skip(n * _SCALAR_BYTES[kind])
+            return
+        if self.r.size is not None and n > self.r.size - self.r.pos:  # every item takes at least one byte
+            raise FormatError(f"GGUF array of {n} items cannot fit in the file")
+        for _ in range(n):
+            if elem == _STRING:
+                length = self.count()
+                if length > MAX_STRING:
+                    raise FormatError(f"GGUF string of {length} bytes exceeds {MAX_STRING}")
+                self.r.skip(length)
+            else:
+                self.array(depth + 1)
+
+    def tensor_info(self) -> tuple[str, tuple[int, ...], int, int]:
+        name = self.string()
+        n_dims = self.r.u32()
+        if n_dims > MAX_DIMS:
+            raise FormatError(f"tensor {name!r}: {n_dims} dims exceeds {MAX_DIMS}")
+        dims = tuple(self.count() for _ in range(n_dims))
+        return name, dims, self.r.u32(), self.r.u64()
+
+
+def _read_preamble(p: _Parser) -> tuple[int, int, int]:
+    """Magic, version (detecting byte order) and the two counts."""
+    if p.r.bytes(4) != GGUF_MAGIC:
+        raise FormatError("not a GGUF file (magic is not 'GGUF')")
+    version = p.r.u32()
+    if version & 0xFFFF == 0 and version:  # written on a big-endian host: the u32 reads byte-swapped
+        p.r.big_endian = True
+        version = int.from_bytes(version.to_bytes(4, "little"), "big")
+    if version not in (1, 2, 3):
+        raise FormatError(f"unsupported GGUF version {version}")
+    if version == 1:
+        p.count_kind = "u32"
+    n_tensors, n_kv = p.count(), p.count()
+    if n_tensors > MAX_TENSORS:
+        raise FormatError(f"GGUF tensor_count {n_tensors} exceeds {MAX_TENSORS}")
+    if n_kv > MAX_KVS:
+        raise FormatError(f"GGUF kv_count {n_kv} exceeds {MAX_KVS}")
+    return version, n_tensors, n_kv
+
+
+def _alignment(metadata: dict[str, MetaValue]) -> int:
+    value = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value & (value - 1):
+        raise FormatError(f"general.alignment must be a power of two, got {value!r}")
+    return value
+
+
+def _tensor(name: str, dims: tuple[int, ...], type_id: int) -> TensorInfo:
+    gtype = ggml_type(type_id)
+    numel = 1
+    for d in dims:
+        numel *= d
+    nbytes = gtype.nbytes(numel)
+    if gtype.known and nbytes is None:
+        raise FormatError(f"tensor {name!r}: {numel} elements is not a whole number of {gtype.name} blocks")
+    return TensorInfo(name=name, dtype=gtype.name, shape=dims, nbytes=nbytes or 0)
+
+
+def _size_unknown(
+    tensors: list[TensorInfo], offsets: list[int], unknown: set[int], data_size: int | None
+) -> list[TensorInfo]:
+    """Give unknown-type tensors the gap to the next tensor's data (an upper bound: includes padding)."""
+    ends = sorted(set(offsets))
+    out = []
+    for i, t in enumerate(tensors):
+        if i in unknown:
+            later = [o for o in ends if o > offsets[i]]
+            end = later[0] if later else data_size
+            if end is not None and end >= offsets[i]:
+                t = TensorInfo(t.name, t.dtype, t.shape, end - offsets[i], t.file)
+        out.append(t)
+    return out
+
+
+def read_gguf(reader: BufferedReader) -> GGUFHeader:
+    """Parse a GGUF header from `reader` (positioned at offset 0); raises FormatError on anything malformed."""
+    p = _Parser(reader)
+    version, n_tensors, n_kv = _read_preamble(p)
+    metadata: dict[str, MetaValue] = {}
+    for _ in range(n_kv):
+        key = p.string()
+        metadata[key] = p.value(reader.u32())
+    tensors, offsets, unknown = [], [], set()
+    for i in range(n_tensors):
+        name, dims, type_id, offset = p.tensor_info()
+        tensor = _tensor(name, dims, type_id)
+        if tensor.dtype.startswith("unknown("):
+            unknown.add(i)
+        tensors.append(tensor)
+        offsets.append(offset)
+    alignment = _alignment(metadata)
+    header_bytes = reader.pos
+    data_offset = -(-header_bytes // alignment) * alignment
+    if unknown:
+        data_size = None if reader.size is None else reader.size - data_offset
+        tensors = _size_unknown(tensors, offsets, unknown, data_size)
+    return GGUFHeader(
+        version=version,
+        metadata=metadata,
+        tensors=tuple(tensors),
+        alignment=alignment,
+        data_offset=data_offset,
+        header_bytes=header_bytes,
+        big_endian=reader.big_endian,
+        unknown_types=tuple(tensors[i].name for i in sorted(unknown)),
+    )
+
+
+def parse_gguf(data: bytes) -> GGUFHeader:
+    """Parse a GGUF header from bytes in memory (a prefix is enough if it covers the header)."""
+    return read_gguf(BufferedReader.from_bytes(data))
+
+
+def gguf_parameter_count(header: GGUFHeader) -> int:
+    """Parameters = Σ elements over all tensors (huggingface.js gguf.ts; the Hub's GGUF count)."""
+    return sum(t.numel for t in header.tensors)
+
+
+# HF config key ← GGUF key under `{arch}.` (llama.cpp `LLM_KV_*`, gguf-py `Keys.LLM` / `Keys.Attention`).
+ARCH_KEY_MAP: dict[str, str] = {
+    "num_hidden_layers": "block_count",
+    "hidden_size": "embedding_length",
+    "intermediate_size": "feed_forward_length",
+    "moe_intermediate_size": "expert_feed_forward_length",
+    "num_attention_heads": "attention.head_count",
+    "num_key_value_heads": "attention.head_count_kv",
+    "head_dim": "attention.key_length",
+    "v_head_dim": "attention.value_length",
+    "max_position_embeddings": "context_length",
+    "sliding_window": "attention.sliding_window",
+    "num_local_experts": "expert_count",
+    "num_experts_per_tok": "expert_used_count",
+    "n_shared_experts": "expert_shared_count",
+    "kv_lora_rank": "attention.kv_lora_rank",
+    "q_lora_rank": "attention.q_lora_rank",
+    "rms_norm_eps": "attention.layer_norm_rms_epsilon",
+    "rope_theta": "rope.freq_base",
+    "vocab_size": "vocab_size",
+}
+
+# general.file_type → torch_dtype, only for unquantized files (quantized ones carry gguf_file_type instead).
+FILE_TYPE_TORCH_DTYPE: dict[int, str] = {0: "float32", 1: "float16", 32: "bfloat16"}
+
+HF_URL_PREFIX = "https://huggingface.co/"
+
+
+def _base_models(metadata: dict[str, MetaValue]) -> list[str]:
+    """`general.base_model.N.*` → repo ids (from repo_url when it is a Hub URL, else organization/name)."""
+    count = metadata.get("general.base_model.count")
+    out = []
+    for i in range(count if isinstance(count, int) and 0 < count <= SMALL_ARRAY else 0):
+        url = metadata.get(f"general.base_model.{i}.repo_url")
+        name = metadata.get(f"general.base_model.{i}.name")
+        org = metadata.get(f"general.base_model.{i}.organization")
+        if isinstance(url, str) and url.startswith(HF_URL_PREFIX):
+            out.append(url[len(HF_URL_PREFIX) :].strip("/"))
+        elif isinstance(name, str):
+            out.append(f"{org}/{name}" if isinstance(org, str) else name)
+    return out
+
+
+def _vocab_size(metadata: dict[str, MetaValue]) -> int | None:
+    tokens = metadata.get("tokenizer.ggml.tokens")
+    if isinstance(tokens, ArraySummary):
+        return tokens.length
+    return len(tokens) if isinstance(tokens, list) else None
+
+
+def gguf_config(metadata: dict[str, MetaValue]) -> dict[str, Any]:
+    """HF-config-style facts from GGUF metadata, so one estimator serves both (see ARCH_KEY_MAP).
+
+    Per-layer lists (e.g. `head_count_kv` with 0 on non-attention layers) map to the max under the HF key and the
+    full list under `<key>_per_layer`. `rope.dimension_count` becomes `qk_rope_head_dim` only for MLA models
+    (those with `kv_lora_rank`). `vocab_size` falls back to the tokenizer array length. `general.*` gives
+    `model_type`, `gguf_size_label`, `gguf_file_type`, `quantized_by`, `base_model` and, for F32/F16/BF16 files,
+    `torch_dtype`.
+    """
+    arch = metadata.get("general.architecture")
+    config: dict[str, Any] = {}
+    if isinstance(arch, str):
+        config["model_type"] = arch
+        for hf_key, suffix in ARCH_KEY_MAP.items():
+            value = metadata.get(f"{arch}.{suffix}")
+            if isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
+                config[hf_key], config[f"{hf_key}_per_layer"] = max(value), list(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                config[hf_key] = value
+        rope_dims = metadata.get(f"{arch}.rope.dimension_count")
+        if "kv_lora_rank" in config and isinstance(rope_dims, int):
+            config["qk_rope_head_dim"] = rope_dims
+    if "vocab_size" not in config and (vocab := _vocab_size(metadata)) is not None:
+        config["vocab_size"] = vocab
+    _general_config(metadata, config)
+    return config
+
+
+def _general_config(metadata: dict[str, MetaValue], config: dict[str, Any]) -> None:
+    for hf_key, key in (("gguf_size_label", "general.size_label"), ("quantized_by", "general.quantized_by")):
+        if isinstance(metadata.get(key), str):
+            config[hf_key] = metadata[key]
+    file_type = metadata.get("general.file_type")
+    if isinstance(file_type, int) and not isinstance(file_type, bool):
+        base = file_type & ~GGUF_FILE_TYPE_GUESSED
+        if base in GGUF_FILE_TYPES:
+            config["gguf_file_type"] = GGUF_FILE_TYPES[base]
+        if base in FILE_TYPE_TORCH_DTYPE:
+            config["torch_dtype"] = FILE_TYPE_TORCH_DTYPE[base]
+    if bases := _base_models(metadata):
+        config["base_model"] = bases
+
+
+_SPLIT_RE = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
+
+
+def split_gguf_name(path: str) -> tuple[str, int, int] | None:
+    """`dir/Model-Q4_K_M-00001-of-00003.gguf` → (`dir/Model-Q4_K_M`, 1, 3); None when not a split name."""
+    m = _SPLIT_RE.match(path)
+    if not m:
+        return None
+    part, count = int(m["part"]), int(m["count"])
+    if not 1 <= part <= count:
+        return None
+    return m["stem"], part, count
+
+
+# GGUF type names in file names (shared/spec/quant-formats.md §9).
+_QUANT_NAME_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:I?Q[1-8]_(?:0|1|K(?:_[SML])?|XXS|XS|S|M|NL)|TQ[12]_0|MXFP4(?:_MOE)?|BF16|F16|F32)"
+    r"(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+
+def gguf_quant_label(path: str, header: GGUFHeader | None) -> str | None:
+    """The quant label: `general.file_type` when stated, else the file name's (`Q4_K_M`), else a guessed type."""
+    file_type = header.file_type if header is not None else None
+    named = None
+    if file_type is not None:
+        named = GGUF_FILE_TYPES.get(file_type & ~GGUF_FILE_TYPE_GUESSED)
+        if named and not file_type & GGUF_FILE_TYPE_GUESSED:
+            return named
+    matches = _QUANT_NAME_RE.findall(PurePosixPath(path).name)
+    if matches:
+        return matches[-1].upper()
+    return named

@@ -1,0 +1,154 @@
+"""A forward-only buffered reader over ranged reads: what the GGUF and torch-zip parsers consume.
+
+Headers without a length prefix (GGUF) are read in chunks that continue from the current offset, so the prefix is
+never downloaded twice, and large arrays that lie past the buffer are skipped without being fetched.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+from cardscan.errors import FormatError
+
+ReadAt = Callable[[int, int], bytes]
+"""`read_at(offset, length)` returns up to `length` bytes at `offset`; shorter only at end of file."""
+
+# struct codes of the fixed-width scalars the parsers read.
+_SCALARS: dict[str, str] = {
+    "u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i",
+    "u64": "Q", "i64": "q", "f32": "f", "f64": "d", "bool": "?",
+}  # fmt: skip
+
+
+class BufferedReader:
+    """Sequential reads over `read_at`, fetched forward in chunks, counting what was fetched."""
+
+    def __init__(self, read_at: ReadAt, size: int | None, chunk: int = 1 << 20, max_bytes: int = 64 << 20) -> None:
+        self._read_at = read_at
+        self.size = size
+        """File size when known (bounds skips and fetches)."""
+        self.chunk = chunk
+        self.max_bytes = max_bytes
+        self.big_endian = False
+        """Byte order of multi-byte scalars (GGUF files may be big-endian)."""
+        self.pos = 0
+        """Current offset in the file."""
+        self.bytes_fetched = 0
+        """Bytes returned by `read_at` so far."""
+        self.requests = 0
+        """Calls made to `read_at` so far."""
+        self._buf = b""
+        self._buf_start = 0
+
+    @classmethod
+    def from_bytes(cls, data: bytes, max_bytes: int | None = None) -> BufferedReader:
+        """A reader over bytes already in memory (one fetch of everything)."""
+        view = bytes(data)
+
+        def read_at(offset: int, length: int) -> bytes:
+            return view[offset : offset + length]
+
+        cap = len(view) if max_bytes is None else max_bytes
+        return cls(read_at, len(view), chunk=max(len(view), 1), max_bytes=max(cap, 1))
+
+    # -- buffering -------------------------------------------------------------------------------------------
+
+    def _available(self) -> int:
+        """Bytes buffered from `pos` onwards."""
+        return self._buf_start + len(self._buf) - self.pos
+
+    def _ensure(self, n: int) -> None:
+        """Make `[pos, pos + n)` buffered, fetching forward from the buffer's end."""
+        if n < 0:
+            raise FormatError(f"negative read length {n}")
+        if self._available() >= n:
+            return
+        if self.size is not None and self.pos + n > self.size:
+            raise FormatError(f"unexpected end of file: need {n} bytes at offset {self.pos}, size {self.size}")
+        if self._available() < 0:  # skipped past the buffer: start afresh at pos
+            self._buf, self._buf_start = b"", self.pos
+        else:  # keep only the unread tail
+            self._buf = self._buf[self.pos - self._buf_start :]
+            self._buf_start = self.pos
+        start = self._buf_start + len(self._buf)
+        need = n - len(self._buf)
+        budget = self.max_bytes - self.bytes_fetched
+        if need > budget:
+            raise FormatError(f"header exceeds the read budget of {self.max_bytes} bytes")
+        want = min(max(self.chunk, need), budget)
+        if self.size is not None:
+            want = min(want, self.size - start)
+        got = self._read_at(start, want)
+        self.requests += 1
+        self.bytes_fetched += len(got)
+        self._buf += got
+        if len(self._buf) < n:
+            raise FormatError(f"unexpected end of file: need {n} bytes at offset {self.pos}")
+
+    # -- reads -----------------------------------------------------------------------------------------------
+
+    def seek(self, offset: int) -> None:
+        """Move to an absolute offset (buffered bytes before it are dropped on the next fetch)."""
+        if offset < 0 or (self.size is not None and offset > self.size):
+            raise FormatError(f"seek to {offset} outside the file")
+        self.pos = offset
+
+    def bytes(self, n: int) -> bytes:
+        """The next `n` bytes."""
+        self._ensure(n)
+        i = self.pos - self._buf_start
+        self.pos += n
+        return self._buf[i : i + n]
+
+    def skip(self, n: int) -> None:
+        """Advance `n` bytes; bytes past the buffer are not fetched."""
+        if n < 0:
+            raise FormatError(f"negative skip {n}")
+        if self.size is not None and self.pos + n > self.size:
+            raise FormatError(f"unexpected end of file: skip of {n} bytes at offset {self.pos}")
+        self.pos += n
+
+    def scalar(self, kind: str) -> int | float | bool:
+        """One scalar of `kind` (`u8`…`u64`, `i8`…`i64`, `f32`, `f64`, `bool`) in the reader's byte order."""
+        fmt = (">" if self.big_endian else "<") + _SCALARS[kind]
+        return struct.unpack(fmt, self.bytes(struct.calcsize(fmt)))[0]
+
+    def scalars(self, kind: str, count: int) -> tuple:
+        """`count` consecutive scalars of `kind` (one unpack; the caller bounds `count`)."""
+        code = _SCALARS[kind]
+        fmt = (">" if self.big_endian else "<") + f"{count}{code}"
+        return struct.unpack(fmt, self.bytes(struct.calcsize(fmt)))
+
+    def u8(self) -> int:
+        return int(self.scalar("u8"))
+
+    def u16(self) -> int:
+        return int(self.scalar("u16"))
+
+    def u32(self) -> int:
+        return int(self.scalar("u32"))
+
+    def u64(self) -> int:
+        return int(self.scalar("u64"))
+
+    def i8(self) -> int:
+        return int(self.scalar("i8"))
+
+    def i16(self) -> int:
+        return int(self.scalar("i16"))
+
+    def i32(self) -> int:
+        return int(self.scalar("i32"))
+
+    def i64(self) -> int:
+        return int(self.scalar("i64"))
+
+    def f32(self) -> float:
+        return float(self.scalar("f32"))
+
+    def f64(self) -> float:
+        return float(self.scalar("f64"))
+
+    def bool(self) -> bool:
+        return self.u8() != 0
