@@ -315,3 +315,16 @@ def test_higher_zero_stage_never_uses_more(stage, n):
     lo = estimate_training(dims, TrainOptions(mode="full", zero_stage=stage, num_gpus=n))
     hi = estimate_training(dims, TrainOptions(mode="full", zero_stage=stage + 1, num_gpus=n))
     assert hi.total_bytes <= lo.total_bytes
+
+
+def test_dense_first_layers_of_a_moe_model(qwen_moe):
+    dims = dataclasses.replace(qwen_moe, dense_layers=3)
+    shapes = {name: count for name, _, _, count in default_linear_shapes(dims)}
+    assert (shapes["gate_proj"], shapes["experts.gate_proj"], shapes["gate"], shapes["q_proj"]) == (3, 45 * 128, 45, 48)
+    dense = layer_activation_bytes(dims, 512, 1, True, moe=False)
+    moe = layer_activation_bytes(dims, 512, 1, True, moe=True)
+    assert dense == 512 * (10 * 2048 + 4 * 4 * 128 + 6 * 6144 + 4 * 32)
+    no_ckpt = TrainOptions(seq_len=512, gradient_checkpointing=False)
+    assert activations_bytes(dims, no_ckpt) == 3 * dense + 45 * moe
+    ckpt = TrainOptions(seq_len=512)
+    assert activations_bytes(dims, ckpt) == 48 * 2 * 512 * 2048 + max(dense, moe)

@@ -114,6 +114,8 @@ class ModelDims:
     """MLP size of one routed expert."""
     shared_experts: int = 0
     """Shared (always-on) experts per layer, each of size `moe_intermediate`."""
+    dense_layers: int = 0
+    """MoE-model layers with the dense MLP (`intermediate`) instead of experts (DeepSeek `first_k_dense_replace`)."""
     gated_mlp: bool = True
     """SwiGLU-style MLP (gate, up, down) rather than a 2-matrix MLP (up, down)."""
     tied_embeddings: bool = False
@@ -125,6 +127,11 @@ class ModelDims:
     def is_moe(self) -> bool:
         """True when the MLPs are routed experts."""
         return self.experts > 0
+
+    @property
+    def moe_layer_count(self) -> int:
+        """Layers whose MLP is routed experts."""
+        return self.layers - self.dense_layers if self.is_moe else 0
 
     def linears(self) -> tuple[tuple[str, int, int, int], ...]:
         """The model's Linear layers: `linear_shapes` when given, else the Llama/Qwen-style default."""
@@ -146,13 +153,15 @@ def default_linear_shapes(dims: ModelDims) -> tuple[tuple[str, int, int, int], .
     """
     h, q, kv, n = dims.hidden, dims.heads * dims.head_dim, dims.kv_heads * dims.head_dim, dims.layers
     shapes = [("q_proj", h, q, n), ("k_proj", h, kv, n), ("v_proj", h, kv, n), ("o_proj", q, h, n)]
-    if not dims.is_moe:
-        return (*shapes, *_mlp_shapes("", h, dims.intermediate, n, dims.gated_mlp))
-    shapes.append(("gate", h, dims.experts, n))
-    shapes += _mlp_shapes("experts.", h, dims.moe_intermediate, n * dims.experts, dims.gated_mlp)
-    if dims.shared_experts:
+    dense, moe = n - dims.moe_layer_count, dims.moe_layer_count
+    if dense:
+        shapes += _mlp_shapes("", h, dims.intermediate, dense, dims.gated_mlp)
+    if moe:
+        shapes.append(("gate", h, dims.experts, moe))
+        shapes += _mlp_shapes("experts.", h, dims.moe_intermediate, moe * dims.experts, dims.gated_mlp)
+    if moe and dims.shared_experts:
         shared = dims.moe_intermediate * dims.shared_experts
-        shapes += _mlp_shapes("shared_experts.", h, shared, n, dims.gated_mlp)
+        shapes += _mlp_shapes("shared_experts.", h, shared, moe, dims.gated_mlp)
     return tuple(shapes)
 
 
@@ -253,35 +262,41 @@ def qlora_base_bytes(dims: ModelDims) -> int:
     return math.ceil(linear * QLORA_BITS_PER_PARAM / 8 + kept * QLORA_KEPT_BYTES_PER_PARAM)
 
 
-def _mlp_token_bytes(dims: ModelDims) -> int:
+def _mlp_token_bytes(dims: ModelDims, moe: bool) -> int:
     """Per-token MLP activation bytes of the modern block: dense, or k routed experts + shared + router + dispatch."""
     per_unit = MODERN_BLOCK_BYTES["mlp_gated" if dims.gated_mlp else "mlp_plain"]
-    if not dims.is_moe:
+    if not moe:
         return per_unit * dims.intermediate
     k, inter = dims.experts_per_token, dims.moe_intermediate
     routed = per_unit * (k + dims.shared_experts) * inter
     return routed + MODERN_BLOCK_BYTES["router"] * dims.experts + MODERN_BLOCK_BYTES["dispatch"] * k * dims.hidden
 
 
-def layer_activation_bytes(dims: ModelDims, seq_len: int, micro_batch: int, flash_attention: bool) -> int:
+def layer_activation_bytes(
+    dims: ModelDims, seq_len: int, micro_batch: int, flash_attention: bool, moe: bool | None = None
+) -> int:
     """Activations one layer keeps for backward without recompute (spec §9).
 
     No flash attention: Korthikanti `s·b·h·(34 + 5·a·s/h)`. Flash attention: modern block
     `2sb(5h + 2·kv·d) + 6·s·b·i + 4·s·b·a`, MoE replacing `6sbi` with k experts + router + dispatch.
+    `moe` picks the layer kind (default: MoE iff the model has experts).
     """
     s, b, m = seq_len, micro_batch, MODERN_BLOCK_BYTES
     if not flash_attention:
         return s * b * dims.hidden * KORTHIKANTI_PER_SBH + KORTHIKANTI_PER_AS2B * dims.heads * s * s * b
     attn = m["hidden"] * dims.hidden + m["kv"] * dims.kv_heads * dims.head_dim + m["attn_lse"] * dims.heads
-    return s * b * (attn + _mlp_token_bytes(dims))
+    return s * b * (attn + _mlp_token_bytes(dims, dims.is_moe if moe is None else moe))
 
 
 def activations_bytes(dims: ModelDims, opts: TrainOptions) -> int:
     """All layers' activations: L full layers, or with checkpointing L layer inputs + one layer recomputed."""
-    one = layer_activation_bytes(dims, opts.seq_len, opts.micro_batch, opts.flash_attention)
+    s, b = opts.seq_len, opts.micro_batch
+    moe_n = dims.moe_layer_count
+    kinds = {False: dims.layers - moe_n, True: moe_n}
+    per_kind = {moe: layer_activation_bytes(dims, s, b, opts.flash_attention, moe) for moe, n in kinds.items() if n}
     if not opts.gradient_checkpointing:
-        return dims.layers * one
-    return dims.layers * CHECKPOINT_BYTES_PER_HIDDEN * opts.seq_len * opts.micro_batch * dims.hidden + one
+        return sum(kinds[moe] * size for moe, size in per_kind.items())
+    return dims.layers * CHECKPOINT_BYTES_PER_HIDDEN * s * b * dims.hidden + max(per_kind.values(), default=0)
 
 
 def logits_bytes(dims: ModelDims, opts: TrainOptions) -> int:
@@ -340,7 +355,10 @@ def _notes(dims: ModelDims, opts: TrainOptions, base_note: str, trainable: int) 
         parts = ", ".join(sorted(ZERO_PARTITIONS[opts.zero_stage])) or "nothing (replicated)"
         notes.append(f"ZeRO-{opts.zero_stage} over {opts.num_gpus} GPUs partitions {parts}; activations per GPU")
     if dims.is_moe:
-        notes.append(f"MoE: all {dims.experts} experts resident, activations for {dims.experts_per_token} per token")
+        notes.append(
+            f"MoE: all {dims.experts} experts resident, activations for {dims.experts_per_token} per token;"
+            f" {dims.dense_layers} dense layers"
+        )
     if opts.mode != "full":
         notes.append("frozen base layers still store activations for the adapters' backward")
     return tuple(n for n in notes if n)
