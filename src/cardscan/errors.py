@@ -20,6 +20,7 @@ class ErrorCode(str, Enum):
     OFFLINE_MISS = "offline_miss"
     UNSUPPORTED = "unsupported"
     BAD_INPUT = "bad_input"
+    INTERNAL = "internal"
 
 
 # Exit codes are part of the CLI contract (README "Exit codes"); the worst one in a batch wins.
@@ -36,6 +37,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
     ErrorCode.MALFORMED: 7,
     ErrorCode.UNSUPPORTED: 7,
     ErrorCode.NO_WEIGHTS: 8,
+    ErrorCode.INTERNAL: 9,
 }
 
 

@@ -1,4 +1,4 @@
-"""Read what a scan needs from a source, concurrently: config, card, side files and the header of every chosen weight file.
+"""Read what a scan needs, concurrently: config, card, side files and the header of every chosen weight file.
 
 After the one listing call, every read goes out at once on a bounded pool. Shard headers are sized from the shard index
 (tensor names per shard), so a typical shard costs one ranged request of about its header size; files without an index
@@ -33,7 +33,8 @@ SIDE_FILES = (
 CARD_FILES = ("README.md", "readme.md", "README.MD")
 # A probe read for a safetensors file without an index: enough for small headers, and never more than 4 KiB wasted.
 PROBE_BYTES = 4096
-# Serialized size of one header entry beyond its quoted name: `:{"dtype":"BF16","shape":[4096,4096],"data_offsets":[a,b]},`.
+# Serialized size of one header entry beyond its quoted name:
+# `:{"dtype":"BF16","shape":[4096,4096],"data_offsets":[a,b]},`.
 # Chosen a little low: an under-estimate costs one extra request, an over-estimate costs wasted bytes.
 ENTRY_OVERHEAD = 64
 HEADER_SLACK = 1024

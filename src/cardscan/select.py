@@ -1,7 +1,8 @@
 """Which weight files describe the model: one set is chosen, every other set in the repo is listed as an alternative.
 
-Repos often hold the same weights several times (sharded safetensors and `consolidated.safetensors`, `pytorch_model*.bin`,
-`*.fp16.safetensors`, an `original/` folder, ONNX exports, many GGUF quants). Counting more than one set doubles the model.
+Repos often hold the same weights several times (sharded safetensors and `consolidated.safetensors`,
+`pytorch_model*.bin`, `*.fp16.safetensors`, an `original/` folder, ONNX exports, many GGUF quants).
+Counting more than one set doubles the model.
 """
 
 from __future__ import annotations

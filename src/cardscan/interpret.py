@@ -1,0 +1,180 @@
+"""Fetched bytes → a ScanResult: parse headers, config and card, count parameters, estimate memory, check GPU fit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cardscan.fetch import Fetched
+from cardscan.result import Alternative, ModelFacts, Parameters, ScanResult, WeightFile, Weights
+from cardscan.scanner import ScanOptions
+from cardscan.tensors import DTYPE_ALIASES, PRECISION_BYTES
+
+# Which parser's count `parameters.source` names, by weight format.
+_FORMAT_SOURCE = {"safetensors": "header", "gguf": "gguf", "torch": "torch"}
+
+
+def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult:
+    """Turn what was read into figures. Pure: no I/O."""
+    from cardscan.parse.card import compare, parse_card
+
+    listing = fetched.listing
+    notes: list[str] = [f"weights: {fetched.selection.reason}"]
+    warnings: list[str] = list(fetched.warnings)
+    config = _effective_config(fetched, notes)
+    facts = _arch_facts(config, warnings)
+    counts = _count(fetched, config)
+    card = parse_card(
+        fetched.card, listing.repo_id if listing.commit or "/" in listing.repo_id else None, listing.card_data
+    )
+    parameters = _parameters(counts, facts, card, fetched, notes)
+    weights = _weights(fetched, counts, parameters)
+    quant = counts.quantization if counts else None
+    if counts:
+        notes.extend(counts.notes)
+    for h in fetched.headers:
+        notes.extend(f"{h.path}: {n}" for n in h.notes)
+    if facts and facts.assumed:
+        notes.append("config defaults assumed for: " + ", ".join(facts.assumed))
+    agreement = compare(
+        card,
+        parameters=parameters.total if parameters.source not in ("card", "name") else None,
+        active=parameters.active,
+        dtypes=_observed_dtypes(parameters, config),
+        quant_method=quant.method if quant else None,
+        quant_bits=quant.bits if quant else None,
+    )
+    result = ScanResult(
+        input=target,
+        repo_id=listing.repo_id,
+        revision=listing.revision,
+        commit=listing.commit,
+        model=_model_facts(facts, config),
+        parameters=parameters,
+        weights=weights,
+        quantization=quant,
+        card=card,
+        agreement=tuple(agreement),
+        precision_bytes=_at_precisions(parameters.total, 1),
+        rule_of_thumb_bytes=_at_precisions(parameters.total, 2),
+        notes=tuple(notes),
+        warnings=tuple(warnings + list(card.warnings)),
+    )
+    from cardscan.estimate.report import add_estimates
+
+    return add_estimates(result, facts, options)
+
+
+def _effective_config(fetched: Fetched, notes: list[str]) -> dict | None:
+    """config.json, or for GGUF-only repos the architecture fields from GGUF metadata."""
+    if fetched.config is not None:
+        return fetched.config
+    gguf = next((h for h in fetched.headers if h.format == "gguf"), None)
+    if gguf is None:
+        return None
+    from cardscan.parse.gguf import gguf_config
+
+    notes.append("architecture from GGUF metadata (no config.json)")
+    return gguf_config(gguf.metadata)
+
+
+def _arch_facts(config: Mapping | None, warnings: list[str]):
+    if not config:
+        return None
+    from cardscan.parse.config import arch_facts
+
+    try:
+        return arch_facts(config)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        warnings.append(f"config.json lacks the architecture fields the estimator needs ({exc})")
+        return None
+
+
+def _count(fetched: Fetched, config: Mapping | None):
+    tensors = [t for h in fetched.headers for t in h.tensors]
+    if not tensors:
+        return None
+    from cardscan.parse.params import count_parameters
+
+    metadata = fetched.headers[0].metadata if fetched.headers[0].format == "safetensors" else None
+    return count_parameters(tensors, config, side_files=fetched.side_files, metadata=metadata)
+
+
+def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Parameters:
+    if counts is not None:
+        fmt = fetched.headers[0].format
+        return Parameters(
+            total=counts.total,
+            by_dtype=dict(counts.by_dtype),
+            active=counts.active,
+            stored_elements=counts.stored_elements,
+            non_parameter_elements=counts.non_parameter_elements,
+            mtp=counts.mtp,
+            source=_FORMAT_SOURCE.get(fmt, fmt),
+        )
+    if facts is not None:
+        from cardscan.parse.config import estimate_params_from_config
+
+        total = estimate_params_from_config(facts)
+        notes.append(
+            "no readable weight headers: parameter count estimated from config.json (±1% for standard families)"
+        )
+        return Parameters(total, {}, _active_from_config(facts, total), None, 0, 0, "config")
+    source = next((e.source for e in card.evidence if e.field == "parameters"), "card")
+    if card.parameters:
+        notes.append(f"no weights and no config.json: parameter count is the {source} claim, not a measurement")
+    return Parameters(card.parameters, {}, card.active_parameters, None, 0, 0, source)
+
+
+def _active_from_config(facts, total: int | None) -> int | None:
+    if not facts.num_experts or not facts.experts_per_token or total is None:
+        return None
+    expert = 3 * facts.hidden_size * facts.moe_intermediate_size
+    idle = facts.num_experts - facts.experts_per_token
+    return total - len(facts.moe_layers) * idle * expert
+
+
+def _weights(fetched: Fetched, counts, parameters: Parameters) -> Weights:
+    chosen = fetched.selection.chosen
+    sizes = {f.path: f.size for f in fetched.listing.files}
+    files = tuple(
+        WeightFile(h.path, h.file_size or sizes.get(h.path), h.header_bytes, len(h.tensors)) for h in fetched.headers
+    )
+    # Without parsed tensors (legacy pickles), the files' size is the best figure there is.
+    stored = counts.stored_bytes if counts else (chosen.bytes if chosen else None)
+    bpw = round(stored * 8 / parameters.total, 3) if stored and parameters.total else None
+    alternatives = tuple(Alternative(s.name, s.format, len(s.files), s.bytes) for s in fetched.selection.alternatives)
+    return Weights(stored, bpw, chosen.format if chosen else None, files, alternatives)
+
+
+def _model_facts(facts, config: Mapping | None) -> ModelFacts | None:
+    if facts is None:
+        if not config:
+            return None
+        archs = config.get("architectures") or [None]
+        return ModelFacts(archs[0], config.get("model_type"), None, None, None, None, None, None, None, None)
+    return ModelFacts(
+        architecture=facts.architectures[0] if facts.architectures else None,
+        model_type=facts.model_type,
+        max_context=facts.max_context,
+        layers=facts.num_layers,
+        hidden_size=facts.hidden_size,
+        attention_heads=facts.num_heads,
+        kv_heads=facts.num_kv_heads,
+        head_dim=facts.head_dim,
+        vocab_size=facts.vocab_size,
+        dtype=DTYPE_ALIASES.get(str(facts.dtype).lower()) if facts.dtype else None,
+        layer_kinds=facts.kind_counts,
+    )
+
+
+def _observed_dtypes(parameters: Parameters, config: Mapping | None) -> list[str]:
+    if parameters.by_dtype:
+        return sorted(parameters.by_dtype, key=lambda k: -parameters.by_dtype[k])
+    dtype = (config or {}).get("torch_dtype") or (config or {}).get("dtype")
+    return [DTYPE_ALIASES[dtype]] if isinstance(dtype, str) and dtype in DTYPE_ALIASES else []
+
+
+def _at_precisions(params: int | None, factor: int) -> dict[str, int]:
+    if not params:
+        return {}
+    return {name: int(params * b * factor) for name, b in PRECISION_BYTES.items()}

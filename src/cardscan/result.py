@@ -1,0 +1,173 @@
+"""The value one scan produces. Renderers only read it; a failed repo is a result with an `error`, not an exception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a scan failed."""
+
+    code: str
+    """A stable `ErrorCode` value (`not_found`, `gated`, …); see README "Exit codes"."""
+    message: str
+    """What happened and what to do about it; never contains a token."""
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the model is, from config.json (or GGUF metadata)."""
+
+    architecture: str | None
+    """`architectures[0]` (e.g. LlamaForCausalLM)."""
+    model_type: str | None
+    """config `model_type` (e.g. llama)."""
+    max_context: int | None
+    """The longest context the model was configured for."""
+    layers: int | None
+    """Decoder layers."""
+    hidden_size: int | None
+    """Model width."""
+    attention_heads: int | None
+    """Query heads."""
+    kv_heads: int | None
+    """Key/value heads (GQA when fewer than the query heads)."""
+    head_dim: int | None
+    """Per-head dimension (config `head_dim`, else hidden / heads)."""
+    vocab_size: int | None
+    """Vocabulary size."""
+    dtype: str | None
+    """The compute dtype config declares (`torch_dtype`/`dtype`), normalised (bf16, fp16, fp32)."""
+    layer_kinds: dict[str, int] = field(default_factory=dict)
+    """How many layers of each attention kind (full, sliding, mla, linear, mamba…)."""
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Parameter counts, and where they came from."""
+
+    total: int | None
+    """Logical parameters (what the model has, packed formats unpacked; MTP layers excluded)."""
+    by_dtype: dict[str, int]
+    """Logical parameters per stored precision (bf16, int4, mxfp4…)."""
+    active: int | None
+    """Parameters used per token for MoE models, else None."""
+    stored_elements: int | None
+    """Naive Σ numel over every stored tensor: what the Hub page shows."""
+    non_parameter_elements: int
+    """Elements of stored buffers that are not parameters (causal masks, inv_freq, position_ids)."""
+    mtp: int
+    """Parameters of multi-token-prediction layers, reported apart from `total`."""
+    source: str
+    """header | gguf | torch | config | card | name: where `total` comes from."""
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One weight file that was read."""
+
+    path: str
+    """Repo-relative path."""
+    bytes: int | None
+    """The file's size."""
+    header_bytes: int
+    """Bytes of its header (what cardscan read of it)."""
+    tensors: int
+    """Tensors in it."""
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A weight set present in the repo but not counted."""
+
+    name: str
+    """Its label (stem)."""
+    format: str
+    """safetensors, gguf, torch, onnx…"""
+    files: int
+    """How many files it has."""
+    bytes: int | None
+    """Their total size."""
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The stored weights."""
+
+    bytes: int | None
+    """Stored tensor bytes (headers' data sections); file size for unreadable formats."""
+    bits_per_weight: float | None
+    """bytes × 8 / logical parameters."""
+    format: str | None
+    """safetensors, gguf, torch, or None without weights."""
+    files: tuple[WeightFile, ...]
+    """The files read."""
+    alternatives: tuple[Alternative, ...]
+    """Other weight sets in the repo, not counted."""
+
+
+@dataclass(frozen=True)
+class IOReport:
+    """What the scan cost."""
+
+    requests: int
+    """Requests (HTTP or file reads), retries and redirect hops included."""
+    bytes_read: int
+    """Body bytes received."""
+    retries: int
+    """Retried requests."""
+    seconds: float
+    """Wall time of the scan."""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Everything cardscan found out about one input."""
+
+    input: str
+    """What the user typed (repo id, URL, path)."""
+    repo_id: str | None
+    """Canonical repo id, or the local path."""
+    revision: str | None
+    """Revision asked for."""
+    commit: str | None
+    """Resolved commit sha."""
+    error: Failure | None = None
+    """Why the scan failed; None when it succeeded."""
+    model: ModelFacts | None = None
+    """Architecture facts."""
+    parameters: Parameters | None = None
+    """Parameter counts."""
+    weights: Weights | None = None
+    """Stored weights."""
+    quantization: Any = None
+    """`QuantInfo` from the quantization parser, or None for unquantized weights."""
+    card: Any = None
+    """`CardInfo` from the card parser."""
+    agreement: tuple[Any, ...] = ()
+    """`Agreement` rows: card/name claims vs what headers and config show."""
+    precision_bytes: dict[str, int] = field(default_factory=dict)
+    """Weights at each reporting precision (fp32, bf16/fp16, int8/fp8, int4/fp4)."""
+    rule_of_thumb_bytes: dict[str, int] = field(default_factory=dict)
+    """The quick rule params × bytes × 2 at each precision."""
+    memory: Any = None
+    """`MemoryEstimate` for the chosen engine, context and batch."""
+    fits: tuple[Any, ...] = ()
+    """`Fit` rows, one per catalogue GPU (or the chosen one)."""
+    capacity: Any = None
+    """Largest context / batch / cheapest precision for the chosen GPU."""
+    training: Any = None
+    """`TrainingEstimate` when a fine-tuning mode was asked for."""
+    notes: tuple[str, ...] = ()
+    """How figures were derived (chosen weight set, header-only files, assumptions)."""
+    warnings: tuple[str, ...] = ()
+    """Problems that did not stop the scan."""
+    io: IOReport | None = None
+    """Requests and bytes the scan cost."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the scan succeeded."""
+        return self.error is None

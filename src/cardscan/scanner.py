@@ -1,0 +1,166 @@
+"""The public entry point: `scan("org/name")` → `ScanResult`. Wires sources → fetch → parse → estimate, and turns every
+failure into a result with a reason, so one bad repo never ends a batch."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from cardscan.errors import ErrorCode, ScanError
+from cardscan.fetch import Fetched, fetch
+from cardscan.result import Failure, IOReport, ScanResult
+from cardscan.select import select_weights
+from cardscan.sources.base import IOStats, Source
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+_HUB_URL = re.compile(
+    r"^(?:https?://)?(?:huggingface\.co|hf\.co)/(?P<id>[^/?#]+(?:/[^/?#]+)?)(?:/(?:tree|blob)/(?P<rev>[^/?#]+))?"
+)
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What to scan and how to estimate; the CLI's options, one to one."""
+
+    revision: str = "main"
+    """Branch, tag, commit sha or `refs/pr/N`."""
+    token: str | None = None
+    """Hub token; None → HF_TOKEN or the saved token."""
+    endpoint: str | None = None
+    """Hub endpoint; None → HF_ENDPOINT or https://huggingface.co."""
+    offline: bool | None = None
+    """Resolve repo ids from the local HF cache only; None → HF_HUB_OFFLINE."""
+    file: str | None = None
+    """Force one weight file (or set) instead of the automatic choice."""
+    context: int | None = None
+    """Tokens per sequence for the KV cache; None → the model's maximum context."""
+    batch: int = 1
+    """Concurrent sequences."""
+    kv_dtype: str = "auto"
+    """KV cache element type (auto = the model's compute dtype)."""
+    engine: str = "generic"
+    """generic | vllm | llama.cpp | transformers."""
+    gpu: str | None = None
+    """A catalogue GPU name or a size (`24GB`) to check fit and capacity against."""
+    gpu_util: float = 0.9
+    """vLLM `gpu_memory_utilization`."""
+    tp: int = 1
+    """Tensor-parallel degree."""
+    gpu_layers: int | None = None
+    """llama.cpp `--n-gpu-layers` (None = all)."""
+    mode: str = "inference"
+    """inference | full | lora | qlora."""
+    lora_rank: int = 16
+    """LoRA rank for lora/qlora."""
+    optimizer: str = "adamw"
+    """Optimizer for fine-tuning modes."""
+    seq_len: int = 2048
+    """Training sequence length."""
+    gradient_checkpointing: bool = True
+    """Recompute activations in the backward pass (training modes)."""
+
+    def is_offline(self) -> bool:
+        """--offline, else HF_HUB_OFFLINE."""
+        if self.offline is not None:
+            return self.offline
+        return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def scan(target: str, options: ScanOptions | None = None, *, session=None) -> ScanResult:
+    """Scan one repo id, Hub URL, local folder or weight file. Never raises for a per-repo problem."""
+    options = options or ScanOptions()
+    started = time.perf_counter()
+    stats = IOStats()
+    repo_id, revision = target, options.revision
+    try:
+        source, repo_id, revision = open_source(target, options, session)
+        stats = source.stats
+        listing = source.listing()
+        fetched = fetch(source, listing, select_weights(listing, options.file))
+        from cardscan.interpret import interpret  # parsers and estimators load only when a scan runs
+
+        result = interpret(target, fetched, options)
+    except ScanError as exc:
+        result = ScanResult(target, repo_id, revision, None, error=Failure(exc.code.value, exc.message))
+    except Exception as exc:
+        result = ScanResult(
+            target, repo_id, revision, None, error=Failure(ErrorCode.INTERNAL.value, f"{type(exc).__name__}: {exc}")
+        )
+    io = IOReport(stats.requests, stats.bytes_read, stats.retries, round(time.perf_counter() - started, 4))
+    return _with_io(result, io)
+
+
+def scan_many(
+    targets: Sequence[str],
+    options: ScanOptions | None = None,
+    *,
+    workers: int = 8,
+    session=None,
+    on_result: Callable[[int, ScanResult], None] | None = None,
+) -> list[ScanResult]:
+    """Scan many inputs concurrently over one connection pool; results come back in input order."""
+    options = options or ScanOptions()
+    if session is None and not options.is_offline():
+        from cardscan.sources.hub import new_session
+
+        session = new_session()
+    results: list[ScanResult | None] = [None] * len(targets)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan") as pool:
+        futures = {pool.submit(scan, t, options, session=session): i for i, t in enumerate(targets)}
+        for future in _as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            if on_result:
+                on_result(i, results[i])
+    return [r for r in results if r is not None]
+
+
+def _as_completed(futures: Iterable):
+    from concurrent.futures import as_completed
+
+    return as_completed(futures)
+
+
+def open_source(target: str, options: ScanOptions, session=None) -> tuple[Source, str, str]:
+    """Pick the source for an input: a local path, the HF cache (offline) or the Hub."""
+    path = Path(target).expanduser()
+    if path.exists():
+        from cardscan.sources.local import LocalSource
+
+        return LocalSource(path), str(path), "local"
+    repo_id, revision = parse_target(target, options.revision)
+    if options.is_offline():
+        from cardscan.sources.cache import cache_source
+
+        return cache_source(repo_id, revision), repo_id, revision
+    from cardscan.sources.hub import HubConfig, HubSource
+
+    config = HubConfig.from_env(token=options.token, endpoint=options.endpoint)
+    return HubSource(repo_id, revision, session=session, config=config), repo_id, revision
+
+
+def parse_target(target: str, revision: str) -> tuple[str, str]:
+    """A repo id (`org/name`, `gpt2`) or a Hub URL → (repo id, revision); anything else is a bad input."""
+    m = _HUB_URL.match(target.strip())
+    if m:
+        return m.group("id"), m.group("rev") or revision
+    if target.startswith(("./", "../", "/", "~")) or target.endswith((".safetensors", ".gguf", ".bin")):
+        raise ScanError(ErrorCode.BAD_INPUT, f"no such file or folder: {target}")
+    if not _REPO_ID.match(target) or ".." in target:
+        raise ScanError(ErrorCode.BAD_INPUT, f"not a repo id, URL or existing path: {target!r}")
+    return target, revision
+
+
+def _with_io(result: ScanResult, io: IOReport) -> ScanResult:
+    from dataclasses import replace
+
+    return replace(result, io=io)
+
+
+__all__ = ["Fetched", "ScanOptions", "scan", "scan_many"]
