@@ -1,0 +1,197 @@
+"""Results → a compact terminal report (rich). Colour only on a terminal; NO_COLOR is honoured by rich itself."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cardscan.render.units import count, gib, human_bytes
+from cardscan.result import ScanResult
+
+# GPUs shown in the one-line fit summary when the user names none (a spread of common sizes).
+SUMMARY_GPUS = ("rtx3060", "rtx4090", "rtx5090", "rtxa6000", "a100-40gb", "a100-80gb", "h100", "h200", "b200")
+
+
+def render(results: Sequence[ScanResult], options=None) -> str:
+    """All results, one block each."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=sys.stdout.isatty(), width=_width(), highlight=False, soft_wrap=False)
+    for i, r in enumerate(results):
+        if i:
+            console.print()
+        _render_one(console, r)
+    return buffer.getvalue()
+
+
+def _width() -> int:
+    import shutil
+
+    return max(80, min(120, shutil.get_terminal_size((100, 24)).columns))
+
+
+def _render_one(console: Console, r: ScanResult) -> None:
+    title = Text(r.repo_id or r.input, style="bold")
+    if r.commit:
+        title.append(f" @ {r.revision} ({r.commit[:7]})", style="dim")
+    console.print(title)
+    if r.error is not None:
+        console.print(Text(f"  error [{r.error.code}]: {r.error.message}", style="red"))
+        return
+    table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
+    table.add_column(style="cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    for label, value in _rows(r):
+        table.add_row(label, value)
+    console.print(table)
+    for w in r.warnings:
+        console.print(Text(f"  warning: {w}", style="yellow"))
+
+
+def _rows(r: ScanResult) -> list[tuple[str, str | Text]]:
+    rows: list[tuple[str, str | Text]] = []
+    if r.model:
+        rows.append(("model", _model_line(r)))
+    if r.parameters:
+        rows.append(("parameters", _params_line(r)))
+    if r.weights:
+        rows.append(("weights", _weights_line(r)))
+    if r.card is not None:
+        rows.append(("card", _card_line(r)))
+    if r.precision_bytes:
+        rows.append(("at precision", "  ".join(f"{k.upper()} {gib(v)}" for k, v in r.precision_bytes.items())))
+        rows.append(("quick rule", "params × bytes × 2: " + "  ".join(
+            f"{k.upper()} {gib(v)}" for k, v in r.rule_of_thumb_bytes.items())))  # fmt: skip
+    if r.memory is not None:
+        rows.extend(_memory_rows(r))
+    if r.fits:
+        rows.append(("fits", _fits_line(r)))
+    if r.capacity is not None:
+        rows.append(("capacity", _capacity_line(r.capacity)))
+    if r.training is not None:
+        rows.append(("fine-tuning", _training_line(r.training)))
+    if r.weights and r.weights.alternatives:
+        alts = ", ".join(f"{a.name} ({a.format}, {human_bytes(a.bytes)})" for a in r.weights.alternatives[:6])
+        more = f" +{len(r.weights.alternatives) - 6} more" if len(r.weights.alternatives) > 6 else ""
+        rows.append(("not counted", alts + more))
+    return rows
+
+
+def _model_line(r: ScanResult) -> str:
+    m = r.model
+    parts = [m.architecture or m.model_type or "?"]
+    if m.layers:
+        kinds = ", ".join(f"{n} {k}" for k, n in m.layer_kinds.items()) if len(m.layer_kinds) > 1 else ""
+        parts.append(f"{m.layers} layers" + (f" ({kinds})" if kinds else ""))
+    if m.hidden_size:
+        parts.append(f"hidden {m.hidden_size}")
+    if m.attention_heads:
+        kv = f", {m.kv_heads} KV" if m.kv_heads and m.kv_heads != m.attention_heads else ""
+        parts.append(f"{m.attention_heads} heads{kv} × {m.head_dim}")
+    if m.max_context:
+        parts.append(f"ctx {m.max_context:,}")
+    if m.dtype:
+        parts.append(m.dtype)
+    return " · ".join(parts)
+
+
+def _params_line(r: ScanResult) -> Text:
+    p = r.parameters
+    text = Text()
+    text.append(f"{count(p.total)}" if p.total else "unknown", style="bold")
+    if p.total:
+        text.append(f" ({p.total:,})")
+    text.append(f"  from {p.source}", style="dim")
+    if p.active:
+        text.append(f"  · {count(p.active)} active per token")
+    if p.mtp:
+        text.append(f"  · +{count(p.mtp)} MTP (not counted)")
+    if p.by_dtype and len(p.by_dtype) > 0:
+        text.append("  · " + ", ".join(f"{k} {count(v)}" for k, v in p.by_dtype.items()))
+    if p.stored_elements and p.total and abs(p.stored_elements - p.total) > 0.01 * p.total:
+        text.append(f"  · Hub-style count {count(p.stored_elements)}", style="dim")
+    return text
+
+
+def _weights_line(r: ScanResult) -> str:
+    w, q = r.weights, r.quantization
+    parts = [human_bytes(w.bytes) + " stored"] if w.bytes else ["no weights read"]
+    if w.bits_per_weight:
+        parts.append(f"{w.bits_per_weight:.2f} bpw")
+    if q is not None:
+        label = f"{q.method}" + (f" {q.bits:g}-bit" if q.bits else "") + (f" g{q.group_size}" if q.group_size else "")
+        bpw = f" ({q.bits_per_weight:.2f} bpw in quantized layers)" if q.bits_per_weight else ""
+        parts.append(label + bpw)
+    if w.files:
+        parts.append(f"{len(w.files)} {w.format} file{'s' if len(w.files) > 1 else ''}")
+    return " · ".join(parts)
+
+
+def _card_line(r: ScanResult) -> Text:
+    card = r.card
+    if not card.present:
+        return Text("no model card", style="dim")
+    claims = []
+    if card.parameters:
+        claims.append(count(card.parameters))
+    if card.active_parameters:
+        claims.append(f"{count(card.active_parameters)} active")
+    if card.quantization:
+        claims.append(f"{card.quantization.method or ''} {card.quantization.bits or ''}-bit".strip())
+    claims.extend(card.dtypes)
+    text = Text("claims " + (", ".join(claims) if claims else "nothing measurable"))
+    for a in r.agreement:
+        style = {"consistent": "green", "differs": "red"}.get(a.status, "dim")
+        text.append(f"  {a.field}: {a.status}", style=style)
+    if card.base_model:
+        base = card.base_model if isinstance(card.base_model, str) else ", ".join(card.base_model)
+        relation = f" ({card.base_model_relation})" if card.base_model_relation else ""
+        text.append(f"  · base {base}{relation}", style="dim")
+    return text
+
+
+def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
+    m = r.memory
+    head = f"{m.engine} · context {m.context:,} · batch {m.batch} · KV {m.kv_dtype}" + (f" · TP {m.tp}" if m.tp > 1 else "")
+    parts = [f"weights {gib(m.weights_bytes)}", f"KV {gib(m.kv_cache_bytes)}"]
+    if m.activations_bytes:
+        parts.append(f"activations {gib(m.activations_bytes)}")
+    parts.append(f"overhead {gib(m.overhead_bytes)}")
+    total = " + ".join(parts) + f" = {gib(m.total_bytes)}" + (" per GPU" if m.tp > 1 else "")
+    kv = f"{human_bytes(int(m.kv_bytes_per_token))}/token ({human_bytes(int(m.kv_bytes_per_token * 1000))} per 1k tokens)"
+    rows = [("memory", head), ("", total), ("kv cache", kv)]
+    rows.extend(("", note) for note in m.notes)
+    return rows
+
+
+def _fits_line(r: ScanResult) -> Text:
+    text = Text()
+    for fit in r.fits:
+        mark, style = ("✓", "green") if fit.fits else ("✗", "red")
+        text.append(f"{fit.gpu.name} {mark}  ", style=style)
+    return text
+
+
+def _capacity_line(c) -> str:
+    parts = []
+    for label, attr in (("max context", "max_context"), ("max batch", "max_batch"), ("KV tokens", "kv_tokens")):
+        value = getattr(c, attr, None)
+        if value is not None:
+            parts.append(f"{label} {value:,}")
+    for label, attr in (("cheapest precision", "cheapest_precision"), ("smallest TP", "min_tp")):
+        value = getattr(c, attr, None)
+        if value is not None:
+            parts.append(f"{label} {value}")
+    return " · ".join(parts) or "does not fit"
+
+
+def _training_line(t) -> str:
+    return (
+        f"{t.mode}: total {gib(t.total_bytes)} (weights {gib(t.weights_bytes)}, grads {gib(t.gradients_bytes)}, "
+        f"optimizer {gib(t.optimizer_bytes + t.master_weights_bytes)}, activations {gib(t.activations_bytes + t.logits_bytes)}"
+        f"; {count(t.trainable_params)} trainable)"
+    )
