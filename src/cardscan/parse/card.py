@@ -4,7 +4,7 @@ claims compare with what the weight headers show. Reference: spec/quant-formats.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cardscan.tensors import DTYPE_ALIASES, SAFETENSORS_DTYPES
@@ -114,6 +114,7 @@ _QUANT_WORDS: dict[str, tuple[str | None, float | None, str | None]] = {
     "nf4": ("bitsandbytes", 4, "nf4"), "autoround": ("autoround", None, None),
     "auto-round": ("autoround", None, None), "compressed-tensors": ("compressed-tensors", None, None),
     "llm-compressor": ("compressed-tensors", None, None), "modelopt": ("modelopt", None, None),
+    "llama.cpp": ("gguf", None, None), "llamacpp": ("gguf", None, None), "imatrix": ("gguf", None, None),
     "nvfp4": ("nvfp4", 4, "fp4"), "mxfp4": ("mxfp4", 4, "fp4"), "fp8": ("fp8", 8, "fp8"),
     "fp4": (None, 4, "fp4"), "int2": (None, 2, "int2"), "int3": (None, 3, "int3"),
     "int4": (None, 4, "int4"), "int8": (None, 8, "int8"),
@@ -124,7 +125,7 @@ _QUANT_WORDS: dict[str, tuple[str | None, float | None, str | None]] = {
 # Plain precision words (not quantization) → family; float words as in config `torch_dtype`.
 _PRECISION_WORDS: dict[str, str] = {
     "fp32": "fp32", "float32": "fp32", "fp16": "fp16", "float16": "fp16",
-    "bf16": "bf16", "bfloat16": "bf16", "float8": "fp8",
+    "bf16": "bf16", "bfloat16": "bf16", "float8": "fp8", "f32": "fp32", "f16": "fp16",
 }  # fmt: skip
 
 # Bits of each precision family, to match "4-bit" claims against packed formats of the same width.
@@ -211,6 +212,8 @@ def parse_card(text: str | bytes | None, repo_id: str | None = None, hub_card_da
     base, relation, rel_hints = _base_model(data, tags)
     hints += rel_hints
     quant = _pick_quant(hints, relation, data)
+    if not (quant and quant.method == "gguf"):  # BF16/F32 in prose are not GGUF type names elsewhere
+        hints = [h for h in hints if h.ev.field != "gguf_type"]
     return CardInfo(
         present=raw is not None,
         parameters=_pick_number(hints, "parameters"),
@@ -222,9 +225,7 @@ def parse_card(text: str | bytes | None, repo_id: str | None = None, hub_card_da
         hub_model_size=_pick_number(hints, "hub_model_size"),
         dtypes=_unique(h.ev.value for h in hints if h.ev.field == "dtype"),
         quantization=quant,
-        gguf_types=_unique(h.ev.value for h in hints if h.ev.field == "gguf_type")
-        if quant and quant.method == "gguf"
-        else (),
+        gguf_types=_unique(h.ev.value for h in hints if h.ev.field == "gguf_type"),
         base_model=base,
         base_model_relation=relation,
         quantized_by=_str_or_none(data.get("quantized_by")),
@@ -232,7 +233,7 @@ def parse_card(text: str | bytes | None, repo_id: str | None = None, hub_card_da
         tags=tags,
         library_name=_str_or_none(data.get("library_name")),
         pipeline_tag=_str_or_none(data.get("pipeline_tag")),
-        evidence=tuple(dict.fromkeys(h.ev for h in hints)),
+        evidence=_dedupe(h.ev for h in hints),
         warnings=tuple(warnings),
     )
 
@@ -300,7 +301,7 @@ def _text_hints(body: str, repo_id: str | None, data: Mapping) -> list[_Hint]:
     hints += _phrase_hints(prose, mentions)
     title = _first_heading(prose)
     if title:
-        hints += _size_hints(title, "text", title, labels=True, rank=(1, 0, 0))
+        hints += _size_hints(title, "text", title, labels=True, rank=(1, 0, -1))
         hints += _quant_hints(title, "text", title, rank=(0,))
     hints += _context_hints(prose)
     return hints
@@ -311,10 +312,10 @@ def _phrase_hints(prose: str, mentions: list[int]) -> list[_Hint]:
     hints: list[_Hint] = []
     taken: list[tuple[int, int]] = []
 
-    def add(fld: str, value: object, m: re.Match, span: tuple[int, int] | None = None) -> None:
-        rank = (0, _distance(m.start(), mentions), m.start())
+    def add(fld: str, value: object, m: re.Match, label: int = 0) -> None:
+        rank = (label, _distance(m.start(), mentions), m.start())
         hints.append(_Hint(Evidence(fld, value, "text", _snip(prose, m)), rank))
-        taken.append(span or m.span())
+        taken.append(m.span())
 
     for m in _QWEN.finditer(prose):
         add("non_embedding_parameters" if m["ne"] else "parameters", _count(m["t"], m["tu"]), m)
@@ -331,12 +332,13 @@ def _phrase_hints(prose: str, mentions: list[int]) -> list[_Hint]:
         for m in pattern.finditer(prose):
             if not _overlaps(m.span(), taken):
                 add("active_parameters", _count(m[1], m[2]), m)
+    # Model names in prose (`Qwen3-235B-A22B`) rank below explicit phrases: they may name other models.
     for m in _TOTAL_ACTIVE.finditer(prose):
-        add("parameters", _count(m[1], "b"), m)
-        add("active_parameters", _count(m[2], "b"), m)
+        add("parameters", _count(m[1], "b"), m, label=1)
+        add("active_parameters", _count(m[2], "b"), m, label=1)
     for m in _EXPERTS.finditer(prose):
-        add("experts", int(m[1]), m)
-        add("expert_size", _count(m[2], m[3]), m)
+        add("experts", int(m[1]), m, label=1)
+        add("expert_size", _count(m[2], m[3]), m, label=1)
     return hints
 
 
@@ -524,7 +526,19 @@ def _str_or_none(value: object) -> str | None:
     return str(items[0]) if items else None
 
 
-def _unique(values) -> tuple:
+def _dedupe(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    """Evidence without repeats; GGUF type names keep only their first mention (cards list them many times)."""
+    seen: set = set()
+    out = []
+    for ev in evidence:
+        key = (ev.field, ev.value, ev.source) if ev.field == "gguf_type" else ev
+        if key not in seen:
+            seen.add(key)
+            out.append(ev)
+    return tuple(out)
+
+
+def _unique(values: Iterable) -> tuple:
     """Values in first-seen order, without repeats."""
     return tuple(dict.fromkeys(values))
 
