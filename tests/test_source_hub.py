@@ -534,3 +534,21 @@ def test_stats_lock_is_per_source() -> None:
     a, _ = make()
     b, _ = make()
     assert a.stats is not b.stats and isinstance(a.stats._lock, type(threading.Lock()))
+
+
+@responses.activate
+def test_503_honours_retry_after() -> None:
+    responses.get(resolve("f"), status=503, headers={"Retry-After": "2"})
+    responses.get(resolve("f"), body=b"x")
+    source, sleeps = make()
+    assert source.read_file("f") == b"x" and sleeps == [2.0]
+
+
+@responses.activate
+def test_backoff_never_sleeps_past_total_wait() -> None:
+    responses.get(resolve("f"), status=502)
+    source, sleeps = make(max_retries=10, max_total_wait=3.0)
+    with pytest.raises(ScanError) as err:
+        source.read_file("f")
+    assert err.value.code is ErrorCode.NETWORK
+    assert sum(sleeps) <= 3.0 and len(sleeps) == 2  # 0.5 + 1 (+ jitter); the 2 s step would pass the cap

@@ -160,7 +160,7 @@ class Transport:
             location = resp.headers.get("Location")
             if resp.status_code not in REDIRECT_STATUSES or not location:
                 return self._read(resp, limit)
-            resp.close()
+            self._discard(resp)
             target = urljoin(url, location)
             # A token must never reach a CDN or any other origin (hub-protocol.md §4).
             keep_auth = keep_auth and origin(target) == origin(url)
@@ -179,6 +179,17 @@ class Transport:
         return self.session.get(
             url, headers=sent, stream=True, allow_redirects=False, timeout=(self.timeout, self.timeout)
         )
+
+    def _discard(self, resp: requests.Response) -> None:
+        """Drain a short redirect body so its connection goes back to the pool; close a long one."""
+        length = resp.headers.get("Content-Length", "")
+        try:
+            if length.isdigit() and int(length) <= ERROR_BODY_LIMIT:
+                self.stats.add(bytes_read=sum(len(piece) for piece in resp.iter_content(chunk_size=READ_CHUNK)))
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            pass  # the hop's body is never used; the next hop decides the outcome
+        finally:
+            resp.close()
 
     def _read(self, resp: requests.Response, limit: int) -> Reply:
         """Read at most `limit` body bytes (less for errors), then close so nothing more is downloaded."""
