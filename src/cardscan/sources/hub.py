@@ -134,7 +134,9 @@ class HubSource:
             return Chunk(b"", parse_content_range(reply.headers.get("Content-Range"))[1])
         if reply.status == 206:
             return self._partial(reply, path, start, end)
-        return self._whole(reply, path, start, end)
+        if reply.status == 200:
+            return self._whole(reply, path, start, end)
+        raise ScanError(ErrorCode.NETWORK, f"unexpected HTTP {reply.status} reading {path} of {self.repo_id}")
 
     def read_file(self, path: str, max_bytes: int = 16 << 20) -> bytes | None:
         """A small whole file, or None when the Hub says the entry does not exist."""
