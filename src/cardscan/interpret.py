@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from cardscan.fetch import Fetched
 from cardscan.result import Alternative, ModelFacts, Parameters, ScanResult, WeightFile, Weights
 from cardscan.scanner import ScanOptions
-from cardscan.tensors import DTYPE_ALIASES, PRECISION_BYTES
+from cardscan.tensors import DTYPE_ALIASES
 
 # Which parser's count `parameters.source` names, by weight format.
 _FORMAT_SOURCE = {"safetensors": "header", "gguf": "gguf", "torch": "torch"}
@@ -54,8 +54,8 @@ def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult
         quantization=quant,
         card=card,
         agreement=tuple(agreement),
-        precision_bytes=_at_precisions(parameters.total, 1),
-        rule_of_thumb_bytes=_at_precisions(parameters.total, 2),
+        precision_bytes=_at_precisions(parameters.total, "weights_at"),
+        rule_of_thumb_bytes=_at_precisions(parameters.total, "quick_rule_bytes"),
         notes=tuple(notes),
         warnings=tuple(warnings + list(card.warnings)),
     )
@@ -174,7 +174,15 @@ def _observed_dtypes(parameters: Parameters, config: Mapping | None) -> list[str
     return [DTYPE_ALIASES[dtype]] if isinstance(dtype, str) and dtype in DTYPE_ALIASES else []
 
 
-def _at_precisions(params: int | None, factor: int) -> dict[str, int]:
+# The four sizes users compare (NVIDIA's table): label → the precision whose bytes/param it uses.
+PRECISION_GROUPS = {"fp32": "fp32", "bf16/fp16": "bf16", "int8/fp8": "int8", "int4/fp4": "int4"}
+
+
+def _at_precisions(params: int | None, rule: str) -> dict[str, int]:
+    """Weights (`weights_at`) or the quick rule (`quick_rule_bytes`) at each precision group."""
     if not params:
         return {}
-    return {name: int(params * b * factor) for name, b in PRECISION_BYTES.items()}
+    from cardscan.estimate import weights
+
+    fn = getattr(weights, rule)
+    return {label: fn(params, precision) for label, precision in PRECISION_GROUPS.items()}

@@ -107,9 +107,9 @@ def scan_many(
     """Scan many inputs concurrently over one connection pool; results come back in input order."""
     options = options or ScanOptions()
     if session is None and not options.is_offline():
-        from cardscan.sources.hub import new_session
+        from cardscan.sources.http import make_session
 
-        session = new_session()
+        session = make_session()
     results: list[ScanResult | None] = [None] * len(targets)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan") as pool:
         futures = {pool.submit(scan, t, options, session=session): i for i, t in enumerate(targets)}

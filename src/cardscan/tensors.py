@@ -65,10 +65,6 @@ DTYPE_ALIASES: dict[str, str] = {
     "nf4": "int4",
 }
 
-# Bytes per parameter at each reporting precision (the user-facing table and the quick rule).
-PRECISION_BYTES: dict[str, float] = {"fp32": 4.0, "bf16/fp16": 2.0, "int8/fp8": 1.0, "int4/fp4": 0.5}
-
-
 @dataclass(frozen=True)
 class TensorInfo:
     """One stored tensor, as a weight file's header describes it."""

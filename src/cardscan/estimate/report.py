@@ -1,0 +1,74 @@
+"""Attach the estimates to a scan result: memory for the chosen engine, GPU fit, capacity, and fine-tuning."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cardscan.estimate.engines import EstimateOptions, estimate_memory
+from cardscan.estimate.gpus import catalogue, fits, parse_gpu
+from cardscan.estimate.weights import precision_bytes
+from cardscan.result import ScanResult
+
+# Which config dtype the weights have when no header was read (config-only repos).
+_DEFAULT_DTYPE = "bf16"
+# Families whose MLP is two matrices (up, down) rather than gated SwiGLU (gate, up, down).
+_UNGATED_MLP = frozenset({"gpt2", "gpt_neox", "gptj", "phi", "falcon", "bloom", "opt", "starcoder2", "bert", "roberta"})
+
+
+def add_estimates(result: ScanResult, facts, options) -> ScanResult:
+    """Memory, fits, capacity and training for one result (unchanged when the parameter count is unknown)."""
+    params = result.parameters.total if result.parameters else None
+    if not params:
+        return replace(result, notes=(*result.notes, "no parameter count: memory not estimated"))
+    if facts is None:
+        return replace(result, notes=(*result.notes, "no config.json: KV cache and memory breakdown not estimated"))
+    gpu = parse_gpu(options.gpu) if options.gpu else None
+    weights_bytes = _weights_bytes(result, params)
+    est_options = EstimateOptions(
+        engine=options.engine, context=options.context, batch=options.batch, kv_dtype=options.kv_dtype, gpu=gpu,
+        gpu_util=options.gpu_util, tp=options.tp, gpu_layers=options.gpu_layers,
+    )  # fmt: skip
+    memory = estimate_memory(facts, weights_bytes, params, est_options)
+    gpus = (gpu,) if gpu else catalogue()
+    return replace(
+        result,
+        memory=memory,
+        fits=tuple(fits(memory, g) for g in gpus),
+        capacity=_capacity(facts, weights_bytes, params, est_options) if gpu else None,
+        training=_training(result, facts, options, params) if options.mode != "inference" else None,
+    )
+
+
+def _weights_bytes(result: ScanResult, params: int) -> int:
+    if result.weights and result.weights.bytes:
+        return result.weights.bytes
+    dtype = result.model.dtype if result.model and result.model.dtype else _DEFAULT_DTYPE
+    try:
+        return int(params * precision_bytes(dtype))
+    except Exception:  # noqa: BLE001 - an odd config dtype falls back to the common case
+        return int(params * precision_bytes(_DEFAULT_DTYPE))
+
+
+def _capacity(facts, weights_bytes: int, params: int, options: EstimateOptions):
+    from cardscan.estimate.capacity import capacity
+
+    return capacity(facts, weights_bytes, params, options)
+
+
+def _training(result: ScanResult, facts, options, params: int):
+    from cardscan.estimate.training import ModelDims, TrainOptions, estimate_training
+
+    dims = ModelDims(
+        layers=facts.num_layers, hidden=facts.hidden_size, heads=facts.num_heads, kv_heads=facts.num_kv_heads,
+        head_dim=facts.head_dim, intermediate=facts.intermediate_size, vocab=facts.vocab_size, params=params,
+        experts=facts.num_experts, experts_per_token=facts.experts_per_token,
+        moe_intermediate=facts.moe_intermediate_size, shared_experts=facts.num_shared_experts,
+        gated_mlp=facts.model_type not in _UNGATED_MLP, tied_embeddings=facts.tie_word_embeddings,
+        dense_layers=facts.num_layers - len(facts.moe_layers) if facts.moe_layers else 0,
+    )  # fmt: skip
+    opts = TrainOptions(
+        mode=options.mode, optimizer=options.optimizer, lora_rank=options.lora_rank, seq_len=options.seq_len,
+        micro_batch=options.batch, gradient_checkpointing=options.gradient_checkpointing,
+    )  # fmt: skip
+    base = result.weights.bytes if result.weights and result.weights.bytes else None
+    return estimate_training(dims, opts, base_weight_bytes=base)
