@@ -55,7 +55,9 @@ class BufferedReader:
     # -- buffering -------------------------------------------------------------------------------------------
 
     def _available(self) -> int:
-        """Bytes buffered from `pos` onwards."""
+        """Bytes buffered from `pos` onwards; -1 when `pos` lies outside the buffer (after a seek or skip)."""
+        if self.pos < self._buf_start or self.pos > self._buf_start + len(self._buf):
+            return -1
         return self._buf_start + len(self._buf) - self.pos
 
     def _ensure(self, n: int) -> None:
@@ -66,7 +68,7 @@ class BufferedReader:
             return
         if self.size is not None and self.pos + n > self.size:
             raise FormatError(f"unexpected end of file: need {n} bytes at offset {self.pos}, size {self.size}")
-        if self._available() < 0:  # skipped past the buffer: start afresh at pos
+        if self._available() < 0:  # skipped or seeked outside the buffer: start afresh at pos
             self._buf, self._buf_start = b"", self.pos
         else:  # keep only the unread tail
             self._buf = self._buf[self.pos - self._buf_start :]
