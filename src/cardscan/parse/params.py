@@ -1,0 +1,200 @@
+"""Parameter accounting from a tensor list: logical totals, buffers, tied embeddings, MoE active params, MTP layers.
+
+Pure functions over values (spec quant-formats §0, §6): the quantization module says what each tensor stands for;
+this module decides which of those count as the model's parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cardscan.parse.quant import QuantInfo, TensorRole, classify, recognise, summarise
+from cardscan.tensors import TensorInfo
+
+
+@dataclass(frozen=True)
+class ParameterCount:
+    """What a checkpoint's tensors add up to."""
+
+    total: int
+    """Logical parameters (unpacked quantized weights, tied lm_head once, buffers and MTP layers excluded)."""
+    by_dtype: dict[str, int]
+    """Precision label → logical params (`bf16`, `int4`, `nf4`, `mxfp4`, `q4_k`…); sums to `total`."""
+    stored_elements: int
+    """Naive Σ numel of every tensor (what the Hub shows for packed formats)."""
+    stored_bytes: int
+    """Σ stored bytes of every tensor."""
+    non_parameter_elements: int
+    """Elements of stored buffers (attention masks, inv_freq, position_ids, BatchNorm counters…)."""
+    non_parameter_tensors: tuple[str, ...]
+    """A few buffer names, as examples."""
+    aux_bytes: int
+    """Bytes of quantization auxiliaries (scales, zeros, g_idx, absmax…), 0 params."""
+    active: int | None
+    """Params used per token for MoE (routed experts scaled by k/E), None for dense models."""
+    mtp: int
+    """Params of multi-token-prediction layers, reported apart from `total` (0 if none)."""
+    embedding: int
+    """Input-embedding params (vocab × hidden), plus an untied lm_head."""
+    quantization: QuantInfo | None
+    """Recognised quantization, None for unquantized weights."""
+    notes: tuple[str, ...]
+    """Ambiguities and adjustments made while counting."""
+
+
+def bits_per_weight(pc: ParameterCount) -> float | None:
+    """Whole-checkpoint bits per logical parameter: 8 · stored_bytes / total."""
+    return 8 * pc.stored_bytes / pc.total if pc.total else None
+
+
+# Buffers saved in checkpoints (transformers `_keys_to_ignore_on_load_unexpected`; spec §6.1): name pattern and the
+# minimum rank that makes it a buffer (GPT-2's `attn.bias` mask is 4-D; a real `attn.bias` would be 1-D).
+BUFFER_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"(^|\.)(attn|attention|crossattention)\.bias$"), 4),
+    (re.compile(r"(^|\.)(attn|attention|crossattention)\.masked_bias$"), 0),
+    (re.compile(r"(^|\.)attn\.causal_mask$"), 0),
+    (re.compile(r"(^|\.)(original_)?inv_freq$"), 0),
+    (re.compile(r"(^|\.)(position_ids|token_type_ids)$"), 0),
+    (re.compile(r"(^|\.)(num_batches_tracked|running_mean|running_var)$"), 0),
+    (re.compile(r"(^|\.)relative_position_index$"), 0),
+    (re.compile(r"^rope_freqs\.weight$"), 0),  # GGUF Llama-3.x rope scaling factors
+)
+
+# Input embeddings and output heads (HF, GGUF and GPT-2/NeoX spellings).
+EMBEDDING = re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd|embed_in)\.weight$")
+LM_HEAD = re.compile(r"^(lm_head|output|embed_out)\.weight$|(^|\.)lm_head\.weight$")
+
+# `tie_word_embeddings` default when config omits it (transformers 5.x model defaults; spec §6.2).
+TIE_DEFAULTS: dict[str, bool] = {"gpt2": True, "gemma": True, "gemma2": True, "gemma3_text": True, "llama": False}
+
+# Routed-expert tensors: per-expert modules `.experts.{j}.`, fused stacks `.experts.gate_up_proj`, GGUF `_exps`.
+ROUTED_EXPERT = re.compile(r"(^|\.)experts\.|_exps\.")
+EXPERT_COUNT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
+EXPERT_TOPK_KEYS = ("num_experts_per_tok", "experts_per_token", "num_experts_per_token", "moe_topk")
+
+# Multi-token-prediction modules that transformers drops on load (spec §6.3).
+MTP_ALWAYS = re.compile(r"(^|\.)(mtp|mtp_layers)\.")
+DECODER_LAYER = re.compile(r"(^|\.)layers\.(\d+)\.")
+
+
+def _lookup(config: Mapping, keys: tuple[str, ...]):
+    """First key found in config, then in `text_config`."""
+    text = config.get("text_config") if isinstance(config.get("text_config"), Mapping) else {}
+    for source in (config, text):
+        for key in keys:
+            if source.get(key) is not None:
+                return source[key]
+    return None
+
+
+def is_buffer(t: TensorInfo) -> bool:
+    """Whether a stored tensor is a buffer rather than a parameter."""
+    return any(p.search(t.name) and len(t.shape) >= rank for p, rank in BUFFER_PATTERNS)
+
+
+def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping) -> set[str]:
+    layers = _lookup(config, ("num_hidden_layers", "n_layer"))
+    nextn = _lookup(config, ("num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_layers")) or 0
+    names = {t.name for t in tensors if MTP_ALWAYS.search(t.name)}
+    if layers and nextn:
+        for t in tensors:
+            m = DECODER_LAYER.search(t.name)
+            if m and int(m.group(2)) >= layers:
+                names.add(t.name)
+    return names
+
+
+def _tied(config: Mapping) -> bool | None:
+    tie = _lookup(config, ("tie_word_embeddings",))
+    if tie is None:
+        tie = TIE_DEFAULTS.get(str(config.get("model_type", "")))
+    return tie
+
+
+def _duplicate_head(tensors: Sequence[TensorInfo], roles: Mapping[str, TensorRole], config: Mapping):
+    """(lm_head name to drop, note) when a tied head is stored next to the embedding it shares."""
+    embed = next((t for t in tensors if EMBEDDING.search(t.name)), None)
+    head = next((t for t in tensors if LM_HEAD.search(t.name)), None)
+    if embed is None or head is None or roles[embed.name].logical != roles[head.name].logical:
+        return None, None
+    tie = _tied(config)
+    if tie:
+        return head.name, f"tied embeddings: {head.name} stored but counted once"
+    if tie is None:
+        return None, f"{head.name} has the embedding's shape and tying is unknown; counted both"
+    return None, None
+
+
+def _active(total: int, routed: int, config: Mapping, metadata: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """total − routed·(1 − k/E); None for dense models or when E/k are unknown."""
+    if not routed:
+        return None, None
+    experts = _lookup(config, EXPERT_COUNT_KEYS) or _meta_int(metadata, ".expert_count")
+    topk = _lookup(config, EXPERT_TOPK_KEYS) or _meta_int(metadata, ".expert_used_count")
+    if not experts or not topk:
+        return None, "routed expert tensors found but expert count / top-k unknown; active params not computed"
+    return total - routed + round(routed * topk / experts), None
+
+
+def _meta_int(metadata: Mapping[str, str], suffix: str) -> int | None:
+    for key, value in metadata.items():
+        if key.endswith(suffix):
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def count_parameters(
+    tensors: Sequence[TensorInfo],
+    config: Mapping | None = None,
+    side_files: Mapping[str, Mapping] | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> ParameterCount:
+    """Logical parameter accounting of one weight set (all shards' tensors together)."""
+    config, metadata = config or {}, metadata or {}
+    buffers = [t for t in tensors if is_buffer(t)]
+    buffer_names = {t.name for t in buffers}
+    kept = [t for t in tensors if t.name not in buffer_names]
+    rec = recognise(kept, config, side_files, metadata)
+    roles = classify(kept, rec, metadata)
+    mtp_names = _mtp_names(kept, config)
+    dropped, tie_note = _duplicate_head(kept, roles, config)
+    by_dtype: dict[str, int] = defaultdict(int)
+    mtp = routed = embedding = 0
+    for t in kept:
+        role = roles[t.name]
+        if role.kind == "aux" or t.name == dropped:
+            continue
+        if t.name in mtp_names:
+            mtp += role.logical
+            continue
+        by_dtype[role.label] += role.logical
+        routed += role.logical if ROUTED_EXPERT.search(t.name) else 0
+        embedding += role.logical if EMBEDDING.search(t.name) or LM_HEAD.search(t.name) else 0
+    total = sum(by_dtype.values())
+    active, moe_note = _active(total, routed, config, metadata)
+    quant, quant_notes = summarise(rec, kept, roles, metadata)
+    notes = [*rec.notes, *quant_notes, *(n for n in (tie_note, moe_note) if n)]
+    if mtp:
+        notes.append(f"{mtp:,} params in multi-token-prediction layers reported apart from the total")
+    if buffers:
+        notes.append(f"{len(buffers)} stored buffers (not parameters) excluded")
+    return ParameterCount(
+        total=total,
+        by_dtype=dict(sorted(by_dtype.items(), key=lambda kv: -kv[1])),
+        stored_elements=sum(t.numel for t in tensors),
+        stored_bytes=sum(t.nbytes for t in tensors),
+        non_parameter_elements=sum(t.numel for t in buffers),
+        non_parameter_tensors=tuple(t.name for t in buffers[:5]),
+        aux_bytes=sum(t.nbytes for t in kept if roles[t.name].kind == "aux"),
+        active=active,
+        mtp=mtp,
+        embedding=embedding,
+        quantization=quant,
+        notes=tuple(notes),
+    )

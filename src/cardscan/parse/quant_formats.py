@@ -1,0 +1,464 @@
+"""Quantized-checkpoint facts as data: one row per format (tensor names, aux suffixes, shape identities).
+
+Every shape identity below comes from /shared/spec/quant-formats.md §1–§5 (the producing libraries' source:
+AutoGPTQ/GPTQModel qlinear, AutoAWQ `awq/modules/linear`, bitsandbytes `functional.py`, transformers
+`integrations/{finegrained_fp8,mxfp4}.py`, compressed-tensors compressors, vLLM `modelopt.py`, hqq `quantize.py`,
+AQLM `inference.py`, quip-sharp `quantized_linear.py`, exllamav2/v3, torchao `safetensors_support.py`, mlx-lm).
+Adding a format is adding a `QuantFormat` row (and, when its shape rule is new, one short identity function).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from cardscan.tensors import SAFETENSORS_DTYPES, TensorInfo
+
+
+class Logical(NamedTuple):
+    """What one weight-carrying tensor stands for."""
+
+    elements: int
+    """Logical parameters (in·out of the unpacked weight)."""
+    bits: float | None
+    """Weight bits of this layer (from shapes where possible), None when unknown."""
+    label: str | None = None
+    """Precision label for `by_dtype`; None means `int{bits}`."""
+
+
+@dataclass(frozen=True)
+class LayerParams:
+    """What an identity may know beyond shapes: config values and the module it is looking at."""
+
+    bits: float | None = None
+    """Configured weight bits (cross-check / fallback only)."""
+    group_size: int | None = None
+    """Configured group size (`-1` means per-channel)."""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    """Format-specific config values (version, quant_type, axis, strategy…)."""
+    module: str = ""
+    """Module prefix of the tensor (`model.layers.0.self_attn.q_proj`)."""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    """Safetensors `__metadata__` (torchao stores logical shapes there)."""
+
+
+Identity = Callable[[TensorInfo, Mapping[str, TensorInfo], LayerParams], "Logical | None"]
+
+
+def _container_bits(t: TensorInfo) -> int:
+    return SAFETENSORS_DTYPES[t.dtype].bits if t.dtype in SAFETENSORS_DTYPES else 32
+
+
+def _itemsize(t: TensorInfo) -> int:
+    return max(_container_bits(t) // 8, 1)
+
+
+def _clean(bits: float) -> float:
+    """3.0 → 3 so labels read `int3`; fractional EXL2 bits stay floats."""
+    return round(bits) if abs(bits - round(bits)) < 1e-6 else round(bits, 4)
+
+
+def _rows(t: TensorInfo) -> int:
+    return math.prod(t.shape[:-1]) if t.shape else 1
+
+
+# --- shape identities (spec §2–§5) -------------------------------------------------------------------------
+
+
+def gptq_qweight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """`qweight [in·b/W, out]` packed along in; in = len(g_idx), else from qzeros' per-layer bits."""
+    if len(w.shape) != 2:
+        return None
+    width, out = _container_bits(w), w.shape[1]
+    if ".g_idx" in sib:
+        n_in = sib[".g_idx"].shape[0]
+    elif ".qzeros" in sib and out:
+        n_in = w.shape[0] * out / sib[".qzeros"].shape[-1]  # qzeros [G, out·b/W] gives this layer's b
+    elif p.bits:
+        n_in = w.shape[0] * width / p.bits
+    else:
+        return None
+    n_in = round(n_in)
+    return Logical(n_in * out, _clean(w.shape[0] * width / n_in))
+
+
+def awq_qweight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """GEMM `[in, out·b/32]`, GEMV `[out, in·b/32]`, GEMV_fast I16 `[out/4, in]`, Marlin numel·8."""
+    version = str(p.details.get("version") or "").lower()
+    bits = p.bits or 4
+    if version == "marlin":
+        return Logical(w.numel * 8, 4)
+    if w.dtype == "I16" or version == "gemv_fast":
+        return Logical(int(w.numel * 16 / bits), bits)
+    scales = sib.get(".scales")
+    if version == "gemv" or (not version and scales is not None and scales.shape[0] == w.shape[0]):
+        return Logical(int(w.shape[0] * w.shape[1] * 32 / bits), bits)
+    out = scales.shape[1] if scales is not None else int(w.shape[1] * 32 / bits)
+    return Logical(w.shape[0] * out, _clean(w.shape[1] * 32 / out))
+
+
+def bnb_4bit(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """`[X, 1]` in quant_storage dtype: 2 nibbles per byte of storage (BF16 storage holds 4)."""
+    if len(w.shape) > 2 or (len(w.shape) == 2 and w.shape[1] != 1):
+        return None
+    if ".weight.quant_state.bitsandbytes__fp4" in sib:
+        label = "fp4"
+    elif ".weight.quant_state.bitsandbytes__nf4" in sib:
+        label = "nf4"
+    else:
+        label = str(p.details.get("quant_type") or "nf4")
+    return Logical(w.numel * 2 * _itemsize(w), 4, label)
+
+
+def numel_8bit(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """Unpacked 8-bit weight (LLM.int8, EETQ, int8/fp8 W8A8): one element per parameter."""
+    family = SAFETENSORS_DTYPES.get(w.dtype)
+    if family is None or family.bits != 8 or w.dtype == "U8":
+        return None
+    return Logical(w.numel, 8, "fp8" if family.is_float else "int8")
+
+
+def fp8_block(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """F8 weights count numel; I8/U8 next to a scale are packed fp4 experts (DeepSeek-V4) → ×2."""
+    if w.dtype in ("I8", "U8"):
+        return Logical(w.numel * 2, 4, "fp4")
+    return numel_8bit(w, sib, p)
+
+
+def ct_packed(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """compressed-tensors `weight_packed`: U8 fp4 ×2; I32 packs along the last (input) dim."""
+    if w.dtype == "U8":
+        scale = sib.get(".weight_scale")
+        nv = ".weight_global_scale" in sib or (scale is not None and scale.dtype.startswith("F8"))
+        return Logical(w.numel * 2, 4, "nvfp4" if nv else "mxfp4")
+    cols, rows, gs = w.shape[-1], _rows(w), p.group_size or 0
+    scale = sib.get(".weight_scale")
+    if scale is not None and gs > 0 and p.details.get("strategy", "group") == "group" and scale.shape[-1] > 1:
+        n_in = scale.shape[-1] * gs  # exact under both the current and the legacy packing
+        return Logical(rows * n_in, p.bits or _clean(round(cols * 32 / n_in)))
+    if not p.bits:
+        return None
+    return Logical(rows * int(cols * 32 / p.bits), p.bits)
+
+
+def ct_dense(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """compressed-tensors int-/float-quantized `weight` (I8/F8 next to `weight_scale`): numel."""
+    return numel_8bit(w, sib, p)
+
+
+def ct_sparse24(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """2:4 sparse `compressed [out, in/2]`: half the values are stored."""
+    return Logical(w.numel * 2, _clean(8 * w.nbytes / (w.numel * 2)))
+
+
+def packed_fp4(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """gpt-oss `*_blocks` U8 `[E, rows, G, 16]`: two fp4 values per byte."""
+    return Logical(w.numel * 2, 4, "mxfp4")
+
+
+def modelopt_weight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """ModelOpt NVFP4 stores a plain-named U8 `weight` (marked by `weight_scale_2`); FP8 is numel."""
+    if w.dtype == "U8" and ".weight_scale_2" in sib:
+        return Logical(w.numel * 2, 4, "nvfp4")
+    return numel_8bit(w, sib, p) if ".weight_scale" in sib else None
+
+
+def hqq_wq(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """HQQ `W_q`: axis 1 → scale.shape[0]·W_q.shape[1]; axis 0 → scale.shape[1]·group_size."""
+    scale = sib.get(".scale")
+    if scale is None or len(scale.shape) != 2:
+        return None
+    if scale.shape[1] == 1:
+        n = scale.shape[0] * w.shape[-1]
+    elif p.group_size:
+        n = scale.shape[1] * p.group_size
+    else:
+        return None
+    return Logical(n, p.bits or _clean(8 * w.nbytes / n))
+
+
+def aqlm_codes(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """AQLM `codes [out/og, in/ig, C]`, `codebooks [C, 2^nbits, og, ig]`."""
+    cb = sib.get(".codebooks")
+    if cb is None or len(cb.shape) != 4 or len(w.shape) != 3:
+        return None
+    og, ig = cb.shape[2], cb.shape[3]
+    bits = w.shape[2] * math.log2(cb.shape[1]) / (og * ig)
+    return Logical(w.shape[0] * og * w.shape[1] * ig, _clean(bits), "aqlm")
+
+
+def quip_qidxs(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """QuIP# `Qidxs`: logical = len(SU)·len(SV) (the Hadamard sign vectors)."""
+    n = sib[".SU"].numel * sib[".SV"].numel
+    return Logical(n, _clean(8 * w.nbytes / n), "quip#")
+
+
+def exl2_qweight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """EXL2 `q_weight [Σ rows·bits/32, out]`; in = len(q_invperm); bits per layer from the rows."""
+    n_in = sib[".q_invperm"].numel
+    return Logical(n_in * w.shape[-1], _clean(w.shape[0] * 32 / n_in), "exl2")
+
+
+def exl3_trellis(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """EXL3 `trellis I16 [in/16, out/16, 16·K]`: K bits per weight."""
+    if len(w.shape) != 3:
+        return None
+    return Logical(w.shape[0] * 16 * w.shape[1] * 16, _clean(w.shape[2] / 16), "exl3")
+
+
+# torchao tensor-subclass `_type` → (elements per stored element, bits, label).
+TORCHAO_TYPES: dict[str, tuple[int, int, str]] = {
+    "Int4Tensor": (2, 4, "int4"),
+    "Int4PreshuffledTensor": (2, 4, "int4"),
+    "IntxUnpackedToInt8Tensor": (1, 8, "int8"),
+    "Int8Tensor": (1, 8, "int8"),
+    "Float8Tensor": (1, 8, "fp8"),
+}
+
+
+def torchao_qdata(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """torchao `_weight_qdata`: the logical shape is in `__metadata__[module.weight]._data.shape`."""
+    try:
+        info = json.loads(p.metadata.get(f"{p.module}.weight", "{}"))
+    except (TypeError, ValueError):
+        info = {}
+    per, bits, label = TORCHAO_TYPES.get(info.get("_type", ""), (1, None, None))
+    shape = (info.get("_data") or {}).get("shape")
+    n = math.prod(shape) if isinstance(shape, list) and shape else w.numel * per
+    return Logical(n, bits or _clean(8 * w.nbytes / n), label)
+
+
+def mlx_weight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """MLX `weight U32 [out, in·b/32]` + `scales [out, in/gs]`: numel·32/b, b per module."""
+    if w.dtype != "U32":
+        return None
+    bits = p.bits
+    if not bits and p.group_size and ".scales" in sib:
+        bits = _clean(w.shape[-1] * 32 / (sib[".scales"].shape[-1] * p.group_size))
+    if not bits:
+        return None
+    mode = str(p.details.get("mode") or "affine")
+    return Logical(int(w.numel * 32 / bits), bits, mode if mode != "affine" else None)
+
+
+def bitnet_weight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
+    """BitNet b1.58 `weight U8 [out/4, in]`: four ternary values per byte."""
+    if w.dtype != "U8":
+        return None
+    return Logical(w.numel * 4, 1.58, "ternary")
+
+
+@dataclass(frozen=True)
+class WeightRule:
+    """One weight-carrying tensor name of a format."""
+
+    suffix: str
+    """Name ending, separator included (`.qweight`, `_blocks`)."""
+    identity: Identity
+    """Shape identity giving the logical elements; returns None when the tensor is not quantized after all."""
+    requires: tuple[str, ...] = ()
+    """Sibling suffixes of which one must exist (a plain-named `.weight` is quantized only next to these)."""
+
+
+@dataclass(frozen=True)
+class QuantFormat:
+    """One quantization format: how to recognise it and how to read its tensors."""
+
+    method: str
+    """Canonical method name reported in `QuantInfo.method`."""
+    weights: tuple[WeightRule, ...]
+    """Weight-carrying tensors, tried in order."""
+    aux: tuple[str, ...]
+    """Auxiliary suffixes: stored bytes, zero parameters."""
+    markers: tuple[str, ...] = ()
+    """Suffixes that identify the format by name alone (sniffing when no config says)."""
+
+
+_BNB_AUX = (
+    ".weight.absmax",
+    ".weight.quant_map",
+    ".weight.nested_absmax",
+    ".weight.nested_quant_map",
+    ".weight.quant_state.bitsandbytes__nf4",
+    ".weight.quant_state.bitsandbytes__fp4",
+)
+_CT_AUX = (
+    ".weight_scale",
+    ".weight_shape",
+    ".weight_zero_point",
+    ".weight_g_idx",
+    ".weight_global_scale",
+    ".input_global_scale",
+    ".input_scale",
+    ".input_zero_point",
+    ".output_scale",
+    ".k_scale",
+    ".v_scale",
+    ".bitmask",
+    ".shape",
+)
+# hqq `HQQLinear.state_dict` meta entries stored next to W_q (hqq/core/quantize.py).
+_HQQ_META = "scale zero shape nbits group_size axis packing unpack_view_dtype view_as_float channel_wise optimize"
+_HQQ_AUX = tuple(f".{n}" for n in f"{_HQQ_META} round_zero compute_dtype encoded_state_dict offload_meta".split())
+
+# Table order is sniffing priority: the most specific markers first.
+FORMATS: tuple[QuantFormat, ...] = (
+    QuantFormat(
+        "gptq",
+        (WeightRule(".qweight", gptq_qweight),),
+        (".qzeros", ".scales", ".g_idx"),
+        (".g_idx",),
+    ),
+    QuantFormat("awq", (WeightRule(".qweight", awq_qweight),), (".qzeros", ".scales")),
+    QuantFormat(
+        "bitsandbytes",
+        (
+            WeightRule(".weight", bnb_4bit, _BNB_AUX),
+            WeightRule(".weight", numel_8bit, (".SCB",)),
+        ),
+        (*_BNB_AUX, ".SCB", ".weight_format"),
+        (".weight.absmax", ".weight.quant_state.bitsandbytes__nf4", ".weight.quant_state.bitsandbytes__fp4", ".SCB"),
+    ),
+    QuantFormat(
+        "modelopt",
+        (WeightRule(".weight", modelopt_weight, (".weight_scale_2", ".weight_scale")),),
+        (".weight_scale", ".weight_scale_2", ".input_scale", ".output_scale", ".k_scale", ".v_scale"),
+        (".weight_scale_2",),
+    ),
+    QuantFormat(
+        "compressed-tensors",
+        (
+            WeightRule(".weight_packed", ct_packed),
+            WeightRule(".compressed", ct_sparse24, (".bitmask",)),
+            WeightRule(".weight", ct_dense, (".weight_scale",)),
+        ),
+        _CT_AUX,
+        (".weight_packed", ".weight_shape", ".weight_global_scale", ".bitmask"),
+    ),
+    QuantFormat(
+        "fp8",
+        (WeightRule(".weight", fp8_block, (".weight_scale_inv", ".weight_scale")),),
+        (".weight_scale_inv", ".weight_scale", ".activation_scale", ".input_scale"),
+        (".weight_scale_inv",),
+    ),
+    QuantFormat("mxfp4", (WeightRule("_blocks", packed_fp4),), ("_scales",), ("_blocks",)),
+    QuantFormat("hqq", (WeightRule(".W_q", hqq_wq),), _HQQ_AUX, (".W_q",)),
+    QuantFormat(
+        "eetq", (WeightRule(".weight", numel_8bit, (".weight_scales",)),), (".weight_scales",), (".weight_scales",)
+    ),
+    QuantFormat("aqlm", (WeightRule(".codes", aqlm_codes),), (".codebooks", ".scales"), (".codebooks",)),
+    QuantFormat(
+        "quip#",
+        (WeightRule(".Qidxs", quip_qidxs, (".SU",)),),
+        (".SU", ".SV", ".Wscale", ".codebook_id", ".fuse_scales"),
+        (".Qidxs",),
+    ),
+    QuantFormat(
+        "exl2",
+        (WeightRule(".q_weight", exl2_qweight, (".q_invperm",)),),
+        (".q_scale", ".q_scale_max", ".q_groups", ".q_invperm", ".q_perm"),
+        (".q_invperm", ".q_groups"),
+    ),
+    QuantFormat(
+        "exl3",
+        (WeightRule(".trellis", exl3_trellis),),
+        (".suh", ".svh", ".su", ".sv", ".mcg", ".mul1"),
+        (".trellis",),
+    ),
+    QuantFormat(
+        "torchao",
+        (WeightRule("._weight_qdata", torchao_qdata),),
+        ("._weight_scale", "._weight_zero_point", "._weight_act_pre_scale"),
+        ("._weight_qdata",),
+    ),
+    QuantFormat("mlx", (WeightRule(".weight", mlx_weight, (".scales",)),), (".scales", ".biases"), (".biases",)),
+    QuantFormat("bitnet", (WeightRule(".weight", bitnet_weight, (".weight_scale",)),), (".weight_scale",)),
+)
+
+FORMATS_BY_METHOD: dict[str, QuantFormat] = {f.method: f for f in FORMATS}
+
+# `quant_method` strings as producers write them → canonical method (transformers `QuantizationMethod`).
+METHOD_ALIASES: dict[str, str] = {
+    "gptq": "gptq",
+    "awq": "awq",
+    "bitsandbytes": "bitsandbytes",
+    "fp8": "fp8",
+    "fbgemm_fp8": "fp8",
+    "finegrained_fp8": "fp8",
+    "compressed-tensors": "compressed-tensors",
+    "compressed_tensors": "compressed-tensors",
+    "mxfp4": "mxfp4",
+    "modelopt": "modelopt",
+    "hqq": "hqq",
+    "eetq": "eetq",
+    "aqlm": "aqlm",
+    "quip": "quip#",
+    "quip#": "quip#",
+    "exl2": "exl2",
+    "exl3": "exl3",
+    "torchao": "torchao",
+    "mlx": "mlx",
+    "bitnet": "bitnet",
+    "higgs": "higgs",
+    "quanto": "quanto",
+}
+
+# fmt: off
+# Config keys per method (searched recursively inside the quantization block). `bits` is a fixed value
+# where the format has one. Sources: transformers `utils/quantization_config.py`, AutoAWQ `quant_config.json`,
+# compressed-tensors `QuantizationArgs`, hqq `BaseQuantizeConfig`, mlx-lm `quantization`.
+CONFIG_KEYS: dict[str, dict[str, Any]] = {
+    "gptq": {"bits": ("bits",), "group": ("group_size",),
+             "details": ("desc_act", "sym", "checkpoint_format", "pack_dtype", "dynamic", "lm_head")},
+    "awq": {"bits": ("bits", "w_bit"), "group": ("group_size", "q_group_size"),
+            "details": ("version", "zero_point")},
+    "bitsandbytes": {"details": ("bnb_4bit_quant_type", "bnb_4bit_use_double_quant", "bnb_4bit_quant_storage",
+                                 "load_in_4bit", "load_in_8bit")},
+    "fp8": {"bits": 8, "details": ("fmt", "weight_block_size", "activation_scheme", "scale_fmt", "expert_dtype")},
+    "compressed-tensors": {"bits": ("num_bits",), "group": ("group_size",),
+                           "details": ("format", "strategy", "type", "actorder", "symmetric")},
+    "mxfp4": {"bits": 4, "group": 32, "details": ("modules_to_not_convert",)},
+    "modelopt": {"group": ("group_size",), "details": ("quant_algo", "kv_cache_quant_algo")},
+    "hqq": {"bits": ("nbits",), "group": ("group_size",), "details": ("axis",)},
+    "eetq": {"bits": 8, "details": ("weights",)},
+    "aqlm": {"group": ("in_group_size",),
+             "details": ("in_group_size", "out_group_size", "num_codebooks", "nbits_per_codebook")},
+    "quip#": {"details": ("codebook", "codesz", "packsz", "idx_dtype")},
+    "exl2": {"bits": ("bits",), "details": ("head_bits",)},
+    "exl3": {"bits": ("bits",), "details": ("head_bits", "codebook")},
+    "torchao": {"details": ("_type",)},
+    "mlx": {"bits": ("bits",), "group": ("group_size",), "details": ("mode",)},
+    "bitnet": {"bits": 1.58, "details": ("linear_class", "quantization_mode")},
+}
+
+# ModelOpt `quant_algo` → weight bits (NVIDIA TensorRT Model Optimizer `hf_quant_config.json`).
+MODELOPT_ALGO_BITS: dict[str, int] = {
+    "NVFP4": 4, "W4A16_NVFP4": 4, "NVFP4_AWQ": 4, "W4A8_AWQ": 4, "INT4_AWQ": 4, "FP8": 8, "MXFP8": 8, "INT8_SQ": 8,
+}
+
+# QuIP# codebook → weight bits (quip-sharp `lib/codebook/`).
+QUIP_CODEBOOK_BITS: dict[str, int] = {"E8P12": 2, "E8P12RVQ3B": 3, "E8P12RVQ4B": 4, "HI4B1C": 4}
+
+# GGML tensor types (gguf-py `constants.py` GGML_QUANT_SIZES): name → (block size, type size in bytes).
+GGML_TYPES: dict[str, tuple[int, int]] = {
+    "F32": (1, 4), "F16": (1, 2), "BF16": (1, 2), "F64": (1, 8),
+    "I8": (1, 1), "I16": (1, 2), "I32": (1, 4), "I64": (1, 8),
+    "Q4_0": (32, 18), "Q4_1": (32, 20), "Q5_0": (32, 22), "Q5_1": (32, 24), "Q8_0": (32, 34), "Q8_1": (32, 40),
+    "IQ4_NL": (32, 18), "MXFP4": (32, 17), "NVFP4": (64, 36), "Q1_0": (128, 18),
+    "Q2_K": (256, 84), "Q3_K": (256, 110), "Q4_K": (256, 144), "Q5_K": (256, 176), "Q6_K": (256, 210),
+    "Q8_K": (256, 292), "IQ2_XXS": (256, 66), "IQ2_XS": (256, 74), "IQ3_XXS": (256, 98), "IQ1_S": (256, 50),
+    "IQ3_S": (256, 110), "IQ2_S": (256, 82), "IQ4_XS": (256, 136), "IQ1_M": (256, 56), "TQ1_0": (256, 54),
+    "TQ2_0": (256, 66),
+}
+# GGML types that hold unquantized values (counted as plain precision, not as quantized layers).
+GGML_UNQUANTIZED: frozenset[str] = frozenset({"F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64"})
+
+# `general.file_type` ids (gguf-py `LlamaFileType`).
+GGUF_FILE_TYPES: dict[int, str] = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
+    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
+    32: "BF16", 38: "MXFP4_MOE", 39: "NVFP4", 1024: "guessed",
+}
