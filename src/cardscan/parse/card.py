@@ -624,9 +624,10 @@ def _compare_dtypes(claimed: tuple[str, ...], dtypes: Sequence[str], quant_bits:
 
 def _compare_quant(claim: CardQuant | None, dtypes: Sequence[str], method: str | None, bits: float | None) -> Agreement:
     """Method (with format words like fp8 matching any tool that makes them) and bit width (within 1 bit)."""
-    said, seen = _quant_text(claim), _quant_text(CardQuant(method, bits)) if method or bits else None
+    seen = _quant_text(CardQuant(method, bits)) if method or bits else None
     if claim is None:
         return Agreement("quantization", None, seen, "unknown", "card does not mention quantization")
+    said = _quant_text(claim)
     cm, om = _norm_method(claim.method), _norm_method(method)
     if om is None and bits is None:
         if cm == "fp8" and "fp8" in _observed_families(dtypes):
