@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cardscan.parse.card import CardInfo, CardQuant, Evidence, compare, parse_card
 
@@ -401,3 +403,27 @@ def test_card_says_4bit_headers_f16_end_to_end() -> None:
     got = agree(info, parameters=6_738_415_616, dtypes=("F16",))
     assert got == {"parameters": "consistent", "active_parameters": "unknown", "dtype": "differs",
                    "quantization": "differs"}  # fmt: skip
+
+
+# ---- robustness --------------------------------------------------------------------------------------------
+
+_PIECES = st.sampled_from(
+    ["---\n", "license: mit\n", "tags: [a\n", "- x\n", "```\n", "# Foo 7B\n", "30B-A3B ", "8x7B ", "E2B ", "\r\n",
+     "\ufeff", "Number of Paramaters: 6.53B ", "7 billion parameters ", "Q4_K_M ", "4-bit weights ", "| 13B |\n",
+     "<!-- ", "https://x.y/7B ", "1,5B parameters ", "A3B ", "bpw ", "base_model: ", "..."]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=20)), max_size=30), st.booleans())
+def test_parse_card_never_raises(pieces: list[str], as_bytes: bool) -> None:
+    text = "".join(pieces)
+    info = parse_card(text.encode("utf-8", "surrogatepass") if as_bytes else text, "org/Model-7B")
+    assert info.present
+    assert all(len(e.text) <= 120 for e in info.evidence)
+    compare(info, parameters=7 * B, active=None, dtypes=("BF16",), quant_method=None, quant_bits=None)
+
+
+def test_large_card_is_fast_enough_to_parse() -> None:
+    body = (CARDS / "deepseek_v3.md").read_text() + "x " * 100_000 + "```\n" + "<!-- " + "7B parameters " * 2_000
+    assert parse_card(body, "deepseek-ai/DeepSeek-V3").parameters == 671 * B

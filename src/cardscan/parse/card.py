@@ -131,7 +131,7 @@ _PRECISION_WORDS: dict[str, str] = {
 # Bits of each precision family, to match "4-bit" claims against packed formats of the same width.
 _FAMILY_BITS: dict[str, float] = {
     "fp64": 64, "fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "fp8": 8, "uint8": 8,
-    "fp6": 6, "int4": 4, "fp4": 4, "nf4": 4, "int3": 3, "int2": 2,
+    "fp6": 6, "int6": 6, "int5": 5, "int4": 4, "fp4": 4, "nf4": 4, "int3": 3, "int2": 2,
 }  # fmt: skip
 
 # GGUF type-name prefix → precision family (ggml-org gguf-py constants.py; the bits are the integer width).
