@@ -1,0 +1,86 @@
+"""Engine presets: generic totals, vLLM budget arithmetic and refusal, llama.cpp offload, transformers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cardscan.errors import ScanError
+from cardscan.estimate.engines import EstimateOptions, estimate_memory
+from cardscan.estimate.gpus import parse_gpu
+from cardscan.estimate.weights import quick_rule_bytes, weights_at
+from cardscan.parse.config import arch_facts, estimate_params_from_config
+
+CONFIGS = Path(__file__).parent / "fixtures" / "configs"
+GIB, MIB = 1 << 30, 1 << 20
+LLAMA = arch_facts(json.loads((CONFIGS / "meta-llama__Llama-3.1-8B.json").read_text()))
+PARAMS = estimate_params_from_config(LLAMA)
+WEIGHTS = PARAMS * 2
+
+
+def test_generic_is_sum_of_terms_with_500_mib_overhead() -> None:
+    e = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(context=8192))
+    assert e.kv_cache_bytes == GIB and e.overhead_bytes == 500 * MIB
+    assert e.total_bytes == e.weights_bytes + e.kv_cache_bytes + e.activations_bytes + e.overhead_bytes
+    assert 0 < e.activations_bytes < GIB
+    assert e.quick_rule_bytes == 2 * WEIGHTS
+    assert any("32 of 32 layers full attention" in n for n in e.notes)
+
+
+def test_default_context_is_model_max() -> None:
+    assert estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions()).context == 131072
+
+
+def test_vllm_kv_capacity_worked_case_h100() -> None:
+    h100 = parse_gpu("H100 80GB")
+    e = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=8192, gpu=h100))
+    # budget = 0.9 · 79.19 GiB − weights (16,060,522,496 B) − activation 2 GiB − non-torch 0.3 GiB − graphs 1 GiB
+    budget = int(h100.usable_bytes * 0.9) - 16_060_522_496 - 2 * GIB - int(0.3 * GIB) - GIB
+    assert e.kv_budget_bytes == budget
+    assert e.kv_tokens == budget // 131_072 // 16 * 16  # 53.01 GiB of KV at 128 KiB/token
+    assert e.kv_tokens == 434_272
+    assert e.max_concurrency == pytest.approx(budget / (8192 * 131_072))
+    assert e.fits_one_request and e.max_context_fit == 131072
+
+
+def test_vllm_refuses_max_len_and_reports_largest_context() -> None:
+    gpu = parse_gpu("rtx4090")
+    e = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", gpu=gpu))
+    assert e.context == 131072 and not e.fits_one_request
+    assert e.max_context_fit == e.kv_budget_bytes // 131_072 // 16 * 16  # full attention, blocks of 16
+    assert any("would refuse" in n for n in e.notes)
+
+
+def test_vllm_tp_divides_weights_and_raises_non_torch() -> None:
+    e1 = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=4096))
+    e2 = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=4096, tp=2))
+    assert e2.weights_bytes == WEIGHTS // 2 and e2.kv_bytes_per_token == 65_536
+    assert e2.overhead_bytes - e1.overhead_bytes == 2 * GIB - int(0.3 * GIB)
+
+
+def test_llamacpp_gpu_layers_moves_weights_and_kv_to_host() -> None:
+    full = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="llama.cpp", context=8192))
+    half = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="llama.cpp", context=8192, gpu_layers=16))
+    assert full.host_bytes == 128256 * 4096 * 2  # token embeddings stay on the host
+    assert half.kv_cache_bytes == GIB // 2
+    assert half.weights_bytes + half.host_bytes + half.kv_cache_bytes == WEIGHTS + GIB
+
+
+def test_transformers_mla_eager_is_much_larger() -> None:
+    ds = arch_facts(json.loads((CONFIGS / "deepseek-ai__DeepSeek-V3.json").read_text()))
+    p = estimate_params_from_config(ds)
+    hf = estimate_memory(ds, p, p, EstimateOptions(engine="transformers", context=32768))
+    vllm = estimate_memory(ds, p, p, EstimateOptions(engine="vllm", context=32768))
+    assert hf.kv_bytes_per_token == 4_997_120 and vllm.kv_bytes_per_token == 70_272
+
+
+def test_bad_engine_rejected() -> None:
+    with pytest.raises(ScanError):
+        estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="tgi"))  # type: ignore[arg-type]
+
+
+def test_quick_rule_nvidia_example() -> None:
+    assert quick_rule_bytes(7_000_000_000, "fp16") == 28_000_000_000
+    assert weights_at(8_000_000_000, "int4") == 4_000_000_000
