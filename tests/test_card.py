@@ -427,3 +427,9 @@ def test_parse_card_never_raises(pieces: list[str], as_bytes: bool) -> None:
 def test_large_card_is_fast_enough_to_parse() -> None:
     body = (CARDS / "deepseek_v3.md").read_text() + "x " * 100_000 + "```\n" + "<!-- " + "7B parameters " * 2_000
     assert parse_card(body, "deepseek-ai/DeepSeek-V3").parameters == 671 * B
+
+
+def test_exl2_head_bits_are_evidence() -> None:
+    info = parse_card(None, "org/Llama-3-8B-exl2-4.65bpw_H6")
+    assert info.quantization == CardQuant("exl2", 4.65)
+    assert Evidence("head_bits", 6, "name", "Llama-3-8B-exl2-4.65bpw_H6") in info.evidence

@@ -176,6 +176,7 @@ _PROSE_ACTIVE = (
     re.compile(rf"of which ({_NUM})\s*(billion|B)\s+(?:are\s+)?activ", _I),
 )
 _BPW = re.compile(rf"({_NUM})\s?bpw\b", _I)
+_HEAD_BITS = re.compile(r"(?<=bpw)[-_]H(\d)\b", _I)  # EXL2 `4.65bpw_H6`: lm_head bits
 _GGUF_TYPE = re.compile(
     r"\b(?:I?Q[1-8]_(?:0|1|K(?:_[SML]|_XL)?|XXS|XS|S|M|NL)|TQ[12]_0|MXFP4(?:_MOE)?|BF16|F16|F32)\b", _I
 )
@@ -395,6 +396,7 @@ def _best_label(s: str, taken: list[tuple[int, int]]) -> int | None:
 def _quant_hints(s: str, source: str, snippet: str, rank: tuple[int, ...] = (0,)) -> list[_Hint]:
     """Quant words, bit widths and EXL `bpw` in a name, tag or heading."""
     hints = [_hint("quant_bits", float(m[1]), source, snippet, rank) for m in _BPW.finditer(s)]
+    hints += [_hint("head_bits", int(m[1]), source, snippet, rank) for m in _HEAD_BITS.finditer(s)]
     for m in _QUANT_RE.finditer(s):
         hints += _word_hints(m, source, snippet, rank)
     return hints
