@@ -13,8 +13,8 @@ from rich.text import Text
 from cardscan.render.units import count, gib, human_bytes
 from cardscan.result import ScanResult
 
-# GPUs shown in the one-line fit summary when the user names none (a spread of common sizes).
-SUMMARY_GPUS = ("rtx3060", "rtx4090", "rtx5090", "rtxa6000", "a100-40gb", "a100-80gb", "h100", "h200", "b200")
+# GPUs shown in the one-line fit summary when the user names none (a spread of common sizes); JSON lists them all.
+SUMMARY_GPUS = ("rtx4060", "rtx4090", "rtx5090", "l40s", "a100-40gb", "a100-80gb", "h100", "h200", "b200")
 
 
 def render(results: Sequence[ScanResult], options=None) -> str:
@@ -25,7 +25,8 @@ def render(results: Sequence[ScanResult], options=None) -> str:
         if i:
             console.print()
         _render_one(console, r)
-    return buffer.getvalue()
+    # rich pads table cells to the column width; trailing blanks only get in the way of copy and diff.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def _width() -> int:
@@ -144,7 +145,7 @@ def _card_line(r: ScanResult) -> Text:
         claims.append(f"{card.quantization.method or ''} {card.quantization.bits or ''}-bit".strip())
     claims.extend(card.dtypes)
     text = Text("claims " + (", ".join(claims) if claims else "nothing measurable"))
-    for a in r.agreement:
+    for a in (a for a in r.agreement if a.status != "unknown"):
         style = {"consistent": "green", "differs": "red"}.get(a.status, "dim")
         text.append(f"  {a.field}: {a.status}", style=style)
     if card.base_model:
@@ -156,7 +157,9 @@ def _card_line(r: ScanResult) -> Text:
 
 def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
     m = r.memory
-    head = f"{m.engine} · context {m.context:,} · batch {m.batch} · KV {m.kv_dtype}" + (f" · TP {m.tp}" if m.tp > 1 else "")
+    head = f"{m.engine} · context {m.context:,} · batch {m.batch} · KV {m.kv_dtype}" + (
+        f" · TP {m.tp}" if m.tp > 1 else ""
+    )
     parts = [f"weights {gib(m.weights_bytes)}", f"KV {gib(m.kv_cache_bytes)}"]
     if m.activations_bytes:
         parts.append(f"activations {gib(m.activations_bytes)}")
@@ -170,7 +173,8 @@ def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
 
 def _fits_line(r: ScanResult) -> Text:
     text = Text()
-    for fit in r.fits:
+    shown = r.fits if len(r.fits) <= 1 else [f for f in r.fits if f.gpu.name in _summary_names()]
+    for fit in shown:
         mark, style = ("✓", "green") if fit.fits else ("✗", "red")
         text.append(f"{fit.gpu.name} {mark}  ", style=style)
     return text
@@ -195,3 +199,9 @@ def _training_line(t) -> str:
         f"optimizer {gib(t.optimizer_bytes + t.master_weights_bytes)}, activations {gib(t.activations_bytes + t.logits_bytes)}"
         f"; {count(t.trainable_params)} trainable)"
     )
+
+
+def _summary_names() -> set[str]:
+    from cardscan.estimate.gpus import parse_gpu
+
+    return {parse_gpu(name).name for name in SUMMARY_GPUS}
