@@ -16,6 +16,9 @@ from pathlib import Path
 
 from cardscan.tensors import SAFETENSORS_DTYPES
 
+CORPUS_VERSION = 1
+"""Bumped when generated headers change (keys the emulator's cache of generated repos)."""
+
 Shape = tuple[str | int, ...]
 """A shape written in dimension names (keys of `dims()`) or literal ints."""
 Template = tuple[tuple[str, Shape], ...]
@@ -297,7 +300,7 @@ def model_tensors(cfg: dict, dtype: str, rule: str | None = None) -> list[Spec]:
 
 
 # --- quantization transforms (quant-formats.md §2–5) -----------------------------------------------------
-QUANTIZED_LINEAR = re.compile(r"^model\.layers\.\d+\..*_proj\.weight$")
+QUANTIZED_LINEAR = re.compile(r"^model\.layers\.\d+\..*_proj(_with_mqa)?\.weight$")
 """Linears that GPTQ/AWQ/bnb/FP8 quantize (embeddings, norms, lm_head stay in the model dtype)."""
 
 
@@ -554,3 +557,28 @@ def write_files(folder: Path, files: dict[str, HeaderFile | bytes | int]) -> dic
         else:
             path.write_bytes(content)
     return declared
+
+
+# --- recipes: a compact description of a weight set, expanded at fixture time or at emulator start ---------
+QUANT_TRANSFORMS: dict[str, Callable[[list[Spec]], list[Spec]]] = {
+    "gptq": gptq,
+    "awq": awq_gemm,
+    # DeepSeek-V3 keeps the MTP `eh_proj` in BF16 (its Hub dtype totals only add up that way).
+    "fp8_block": lambda specs: fp8_block(specs, skip=re.compile(r"eh_proj")),
+}
+
+
+def recipe_files(recipe: dict, cfg: dict) -> dict[str, HeaderFile | bytes]:
+    """Weight files of a recipe: `{"dtype", "rule"?, "quant"?, "shards"? | "max_shard_bytes"?, "stem"?, "metadata"?}`."""
+    specs = model_tensors(cfg, recipe["dtype"], recipe.get("rule"))
+    data: dict[str, bytes] = {}
+    quant = recipe.get("quant")
+    if quant == "bnb_nf4":
+        specs, data = bnb_nf4(specs)
+    elif quant:
+        specs = QUANT_TRANSFORMS[quant](specs)
+    if "shards" in recipe:
+        shards = shard_to_count(specs, recipe["shards"])
+    else:
+        shards = shard(specs, recipe.get("max_shard_bytes", 5 * 10**9))
+    return weight_files(shards, recipe.get("stem", "model"), recipe.get("metadata"), data)
