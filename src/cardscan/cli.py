@@ -134,11 +134,12 @@ def main(
 
 
 def _check_gpu(text: str) -> None:
+    from cardscan.errors import ScanError
     from cardscan.estimate.gpus import parse_gpu
 
     try:
         parse_gpu(text)
-    except ValueError as exc:
+    except (ScanError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--gpu") from None
 
 

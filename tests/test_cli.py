@@ -1,0 +1,73 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cardscan.cli import app
+
+EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "llama-2-7b")
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict | None = None):
+    return runner.invoke(app, list(args), env=env or {})
+
+
+def test_help_lists_exit_codes():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    assert "Exit codes" in result.output
+
+
+def test_example_table():
+    result = invoke(EXAMPLE)
+    assert result.exit_code == 0, result.output
+    assert "6.74B (6,738,415,616)" in result.output
+    assert "from header" in result.output
+
+
+def test_example_json_contract_keys():
+    result = invoke(EXAMPLE, "--format", "json", "--context", "8192", "--batch", "2")
+    assert result.exit_code == 0, result.output
+    (doc,) = json.loads(result.output)
+    for key in ("input", "repo_id", "revision", "commit", "status", "error", "model", "parameters", "weights",
+                "quantization", "card", "agreement", "rule_of_thumb_bytes", "memory", "fits"):  # fmt: skip
+        assert key in doc
+    assert doc["status"] == "ok" and doc["error"] is None
+    assert doc["parameters"]["total"] == 6_738_415_616
+    assert doc["parameters"]["source"] == "header"
+    assert doc["memory"]["context"] == 8192 and doc["memory"]["batch"] == 2
+    # Llama-2-7B MHA fp16: 32 layers × 2 × 32 heads × 128 × 2 B = 524,288 B/token.
+    assert doc["memory"]["kv_cache_bytes"] == 524_288 * 8192 * 2
+    assert doc["rule_of_thumb_bytes"]["bf16/fp16"] == 6_738_415_616 * 4
+    assert doc["card"]["parameters"] == 7_000_000_000
+    assert doc["agreement"]["parameters"]["status"] == "consistent"
+
+
+def test_batch_keeps_input_order_and_worst_exit_code(tmp_path):
+    targets = tmp_path / "list.txt"
+    targets.write_text(f"# comment\n{EXAMPLE}\n./no/such/folder\n{EXAMPLE}\n")
+    result = invoke("--from-file", str(targets), "--format", "json")
+    assert result.exit_code == 2  # bad_input is the worst failure here
+    docs = json.loads(result.output)
+    assert [d["status"] for d in docs] == ["ok", "error", "ok"]
+    assert docs[1]["error"]["code"] == "bad_input"
+
+
+def test_offline_miss_exit_code(tmp_path):
+    result = invoke("org/not-cached", "--offline", "--format", "json", env={"HF_HOME": str(tmp_path)})
+    assert result.exit_code == 6
+    assert json.loads(result.output)[0]["error"]["code"] == "offline_miss"
+
+
+def test_unknown_gpu_is_a_usage_error():
+    result = invoke(EXAMPLE, "--gpu", "potato9000")
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_output_file(tmp_path, fmt):
+    out = tmp_path / f"out.{fmt}"
+    result = invoke(EXAMPLE, "--format", fmt, "-o", str(out))
+    assert result.exit_code == 0 and out.read_text()
