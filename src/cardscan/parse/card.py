@@ -408,7 +408,7 @@ def _word_hints(m: re.Match, source: str, snippet: str, rank: tuple[int, ...]) -
     if word in _PRECISION_WORDS:
         return [_hint("dtype", _PRECISION_WORDS[word], source, snippet, rank)]
     method, bits, family = (None, float(m["n"]), f"int{m['n']}") if m["n"] else _QUANT_WORDS[word]
-    facts = (("quant_method", method), ("quant_bits", bits), ("dtype", family))
+    facts = (("quant_method", method), ("quant_bits", None if bits is None else float(bits)), ("dtype", family))
     return [_hint(fld, val, source, snippet, rank) for fld, val in facts if val is not None]
 
 
