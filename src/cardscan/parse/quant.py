@@ -127,6 +127,9 @@ def _narrow(method: str, block: Mapping) -> Mapping:
     if method == "hqq":
         inner = (block.get("quant_config") or {}).get("weight_quant_params") or block.get("quant_config") or {}
         return {**block, **inner}
+    if method == "torchao" and isinstance(block.get("quant_type"), Mapping):
+        default = block["quant_type"].get("default", block["quant_type"])
+        return {**block, **(default if isinstance(default, Mapping) else {})}
     if method == "modelopt" and isinstance(block.get("quantization"), Mapping):
         return {**block, **block["quantization"]}
     return block

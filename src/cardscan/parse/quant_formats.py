@@ -177,7 +177,8 @@ def hqq_wq(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logi
         n = scale.shape[1] * p.group_size
     else:
         return None
-    return Logical(n, p.bits or _clean(8 * w.nbytes / n))
+    # hqq packs 3-bit as ten values per int32 word; U8 packing (8/4/2/1 bit) is exact from bytes.
+    return Logical(n, p.bits or (3 if w.dtype == "I32" else _clean(8 * w.nbytes / n)))
 
 
 def aqlm_codes(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
@@ -217,6 +218,14 @@ TORCHAO_TYPES: dict[str, tuple[int, int, str]] = {
     "Int8Tensor": (1, 8, "int8"),
     "Float8Tensor": (1, 8, "fp8"),
 }
+# transformers `TorchAoConfig` `quant_type` config class → the tensor subclass it saves (torchao quant_api.py).
+TORCHAO_CONFIG_TYPES: dict[str, str] = {
+    "Int4WeightOnlyConfig": "Int4Tensor",
+    "Int8WeightOnlyConfig": "Int8Tensor",
+    "Int8DynamicActivationInt8WeightConfig": "Int8Tensor",
+    "Float8WeightOnlyConfig": "Float8Tensor",
+    "Float8DynamicActivationFloat8WeightConfig": "Float8Tensor",
+}
 
 
 def torchao_qdata(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
@@ -225,7 +234,8 @@ def torchao_qdata(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) 
         info = json.loads(p.metadata.get(f"{p.module}.weight", "{}"))
     except (TypeError, ValueError):
         info = {}
-    per, bits, label = TORCHAO_TYPES.get(info.get("_type", ""), (1, None, None))
+    kind = info.get("_type") or TORCHAO_CONFIG_TYPES.get(str(p.details.get("_type")), "")
+    per, bits, label = TORCHAO_TYPES.get(kind, (1, None, None))
     shape = (info.get("_data") or {}).get("shape")
     n = math.prod(shape) if isinstance(shape, list) and shape else w.numel * per
     return Logical(n, bits or _clean(8 * w.nbytes / n), label)
