@@ -81,7 +81,6 @@ def test_sharded_repo_one_listing_then_one_read_per_file():
 
 @responses.activate
 def test_gated_repo_is_an_error_result_with_advice():
-    shards, small = tiny_repo()
     info = {"id": REPO, "sha": SHA, "gated": "manual", "siblings": [{"rfilename": "config.json", "size": 10}]}
     responses.get(re.compile(rf"{HUB}/api/models/{REPO}/revision/main.*"), json=info)
     responses.get(f"{HUB}/{REPO}/resolve/{SHA}/config.json", status=401,
