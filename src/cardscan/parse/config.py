@@ -218,7 +218,8 @@ def _is_encoder_only(cfg: Mapping, model_type: str, archs: Sequence[str]) -> boo
     return (
         bool(archs)
         and all(a.endswith(ENCODER_ARCH_SUFFIXES) and "CausalLM" not in a for a in archs)
-        and (model_type not in UNTIED_BY_DEFAULT)
+        and model_type not in UNTIED_BY_DEFAULT
+        and model_type not in FAMILIES  # known decoder families with a classification head
     )
 
 
