@@ -9,6 +9,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cardscan.parse.params import count_parameters
 from cardscan.parse.quant import recognise
@@ -373,3 +375,49 @@ def test_gguf_moe_active_from_metadata():
     pc = count_parameters(ts, metadata={"mixtral.expert_count": "8", "mixtral.expert_used_count": "2"})
     routed = 4096 * 1024 * 8
     assert pc.active == N + routed // 4
+
+
+# --- DeepSeek-V3 layout with the real config: FP8 blocks, MoE, MTP layer 61 ---------------------------------
+
+
+def test_deepseek_v3_fp8_moe_and_mtp():
+    from pathlib import Path
+
+    config = json.loads((Path(__file__).parent / "fixtures/configs/deepseek-ai__DeepSeek-V3.json").read_text())
+
+    def fp8(name: str, out: int, n_in: int) -> list[TensorInfo]:
+        scale = (math.ceil(out / 128), math.ceil(n_in / 128))
+        return [t(f"{name}.weight", "F8_E4M3", (out, n_in)), t(f"{name}.weight_scale_inv", "F32", scale)]
+
+    def layer(i: int) -> list[TensorInfo]:
+        p = f"model.layers.{i}.mlp"
+        ts = [*fp8(f"{p}.shared_experts.down_proj", 7168, 2048), t(f"{p}.gate.weight", "BF16", (256, 7168))]
+        ts.append(t(f"{p}.gate.e_score_correction_bias", "F32", (256,)))
+        return ts + [x for j in range(256) for x in fp8(f"{p}.experts.{j}.down_proj", 7168, 2048)]
+
+    ts = layer(3) + layer(61) + [t("model.embed_tokens.weight", "BF16", (129280, 7168))]
+    pc = count_parameters(ts, config)
+    expert, per_layer = 7168 * 2048, 7168 * 2048 + 256 * 7168 + 256 + 256 * 7168 * 2048
+    assert (pc.total, pc.mtp) == (129280 * 7168 + per_layer, per_layer)
+    assert pc.active == pc.total - 256 * expert + 8 * expert
+    assert pc.quantization.method == "fp8" and pc.quantization.layers_quantized == 2 * 257
+    assert any("multi-token" in n for n in pc.notes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bits=st.sampled_from([2, 3, 4, 8]),
+    n_in=st.integers(1, 64).map(lambda k: k * 128),
+    out=st.integers(1, 64).map(lambda k: k * 32),
+    g_idx=st.booleans(),
+)
+def test_gptq_identity_recovers_in_times_out(bits, n_in, out, g_idx):
+    groups = n_in // 128
+    ts = [
+        t(f"{Q}.qweight", "I32", (n_in * bits // 32, out)),
+        t(f"{Q}.qzeros", "I32", (groups, out * bits // 32)),
+        t(f"{Q}.scales", "F16", (groups, out)),
+    ]
+    ts += [t(f"{Q}.g_idx", "I32", (n_in,))] if g_idx else []
+    pc = count_parameters(ts, {"quantization_config": {"quant_method": "gptq", "bits": bits, "group_size": 128}})
+    assert pc.total == n_in * out and pc.quantization.bits == bits
