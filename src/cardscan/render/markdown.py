@@ -1,0 +1,270 @@
+"""Results → a GitHub-flavoured Markdown report (PR comments, wiki pages).
+
+The plain-text rows built here (facts, memory breakdown, fit lists, summary) are public so the HTML renderer shows the
+same values; each format only adds its own escaping and layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cardscan.render.units import count, gib, human_bytes
+from cardscan.result import ScanResult
+
+Row = tuple[str, str]
+
+# Summary table columns (one row per result); `summary_row` returns cells in this order.
+SUMMARY_COLUMNS = ("Model", "Parameters", "Bits/weight", "Quantization", "Total memory", "Status")
+# Alternatives named before the list is cut short (repos can hold dozens of GGUF variants).
+MAX_ALTERNATIVES = 6
+
+
+def render(results: Sequence[ScanResult], options=None) -> str:
+    """The whole report: a summary table when there are several results, then one section per result."""
+    parts = ["# cardscan report", ""]
+    if len(results) > 1:
+        parts += ["## Summary", "", *table(SUMMARY_COLUMNS, [summary_row(r) for r in results]), ""]
+    for r in results:
+        section = _section(r)
+        while section and not section[-1]:
+            section.pop()
+        parts += [*section, ""]
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+# ---- plain-text rows (shared with the HTML renderer) ---------------------------------------------------------
+
+
+def title(r: ScanResult) -> str:
+    """Repo id (or input), the revision and the short commit."""
+    name = r.repo_id or r.input
+    if r.commit:
+        return f"{name} @ {r.revision or 'main'} ({r.commit[:12]})"
+    return f"{name} @ {r.revision}" if r.revision else name
+
+
+def summary_row(r: ScanResult) -> list[str]:
+    """One result's cells in SUMMARY_COLUMNS order."""
+    name = r.repo_id or r.input
+    if r.error is not None:
+        return [name, "", "", "", "", f"error: {r.error.code}"]
+    p, w, m = r.parameters, r.weights, r.memory
+    return [
+        name,
+        count(p.total) if p and p.total else "?",
+        f"{w.bits_per_weight:.2f}" if w and w.bits_per_weight else "?",
+        quant_label(r.quantization) if r.quantization is not None else ("none" if w else "?"),
+        gib(m.total_bytes) if m is not None else "?",
+        "ok",
+    ]
+
+
+def quant_label(q) -> str:
+    """`gptq 4-bit g128` from a QuantInfo."""
+    label = q.method + (f" {q.bits:g}-bit" if q.bits else "")
+    return label + (f" g{q.group_size}" if q.group_size else "")
+
+
+def fact_rows(r: ScanResult) -> list[Row]:
+    """What the model is: architecture, parameters, stored weights, quantization, card claims, capacity, cost."""
+    rows: list[Row] = []
+    if r.input != r.repo_id:
+        rows.append(("Input", r.input))
+    if r.model is not None:
+        rows += _model_rows(r.model)
+    if r.parameters is not None:
+        rows += _parameter_rows(r.parameters)
+    if r.weights is not None:
+        rows += _weight_rows(r)
+    if r.card is not None:
+        rows += _card_rows(r)
+    if r.capacity is not None:
+        rows.append(("Capacity", capacity_text(r.capacity)))
+    if r.training is not None:
+        rows.append(("Fine-tuning", training_text(r.training)))
+    if r.io is not None:
+        io = r.io
+        rows.append(("Scan cost", f"{io.requests} requests, {human_bytes(io.bytes_read)} read, {io.seconds:.2f} s"))
+    return rows
+
+
+def memory_heading(m) -> str:
+    """The assumptions behind the breakdown: engine, context, batch, KV dtype, TP."""
+    tp = f" · TP {m.tp} (per GPU)" if m.tp > 1 else ""
+    return f"{m.engine} · context {m.context:,} · batch {m.batch} · KV {m.kv_dtype}{tp}"
+
+
+def memory_rows(r: ScanResult) -> list[tuple[str, str, str]]:
+    """(component, GiB, exact bytes) for the inference breakdown, total last."""
+    m = r.memory
+    parts = [("Weights", m.weights_bytes), ("KV cache", m.kv_cache_bytes), ("Activations", m.activations_bytes),
+             ("Overhead", m.overhead_bytes)]  # fmt: skip
+    rows = [(name, gib(n), f"{n:,}") for name, n in parts]
+    rows.append(("Total", gib(m.total_bytes), f"{m.total_bytes:,}"))
+    if m.host_bytes:
+        rows.append(("Host (CPU) memory", gib(m.host_bytes), f"{m.host_bytes:,}"))
+    return rows
+
+
+def kv_text(m) -> str:
+    """KV cache cost per token and per 1k tokens."""
+    per_token = int(m.kv_bytes_per_token)
+    return f"{human_bytes(per_token)}/token ({human_bytes(per_token * 1000)} per 1k tokens)"
+
+
+def precision_rows(r: ScanResult) -> list[tuple[str, str, str]]:
+    """(precision, weights, quick rule params × bytes × 2) at each reporting precision."""
+    return [(k, gib(v), gib(r.rule_of_thumb_bytes.get(k))) for k, v in r.precision_bytes.items()]
+
+
+def fit_lists(r: ScanResult) -> tuple[list[str], list[str]]:
+    """GPU names that fit and that do not, in catalogue order."""
+    return [f.gpu.name for f in r.fits if f.fits], [f.gpu.name for f in r.fits if not f.fits]
+
+
+def capacity_text(c) -> str:
+    """Capacity for the chosen GPU; reads attributes by name so an older/newer capacity value still renders."""
+    parts = []
+    for label, attr in (("max context", "max_context"), ("max batch", "max_batch"), ("KV tokens", "kv_tokens")):
+        value = getattr(c, attr, None)
+        if value is not None:
+            parts.append(f"{label} {value:,}")
+    for label, attr in (("cheapest precision", "cheapest_precision"), ("smallest TP", "min_tp")):
+        value = getattr(c, attr, None)
+        if value is not None:
+            parts.append(f"{label} {value}")
+    return " · ".join(parts) or "does not fit"
+
+
+def training_text(t) -> str:
+    """Fine-tuning memory in one line."""
+    return (
+        f"{t.mode}: {gib(t.total_bytes)} (weights {gib(t.weights_bytes)}, gradients {gib(t.gradients_bytes)}, "
+        f"optimizer {gib(t.optimizer_bytes + t.master_weights_bytes)}, "
+        f"activations {gib(t.activations_bytes + t.logits_bytes)}; {count(t.trainable_params)} trainable)"
+    )
+
+
+def _model_rows(m) -> list[Row]:
+    rows = [("Architecture", " / ".join(x for x in (m.architecture, m.model_type) if x) or "?")]
+    shape = []
+    if m.layers:
+        kinds = ", ".join(f"{n} {k}" for k, n in m.layer_kinds.items())
+        shape.append(f"{m.layers} layers" + (f" ({kinds})" if len(m.layer_kinds) > 1 else ""))
+    if m.hidden_size:
+        shape.append(f"hidden {m.hidden_size}")
+    if m.attention_heads:
+        kv = f" ({m.kv_heads} KV)" if m.kv_heads and m.kv_heads != m.attention_heads else ""
+        shape.append(f"{m.attention_heads} heads{kv} × {m.head_dim}")
+    if m.vocab_size:
+        shape.append(f"vocab {m.vocab_size:,}")
+    if shape:
+        rows.append(("Shape", " · ".join(shape)))
+    if m.max_context:
+        rows.append(("Max context", f"{m.max_context:,}"))
+    if m.dtype:
+        rows.append(("Config dtype", m.dtype))
+    return rows
+
+
+def _parameter_rows(p) -> list[Row]:
+    total = f"{count(p.total)} ({p.total:,}) from {p.source}" if p.total else f"unknown (source {p.source})"
+    rows = [("Parameters", total)]
+    if p.active:
+        rows.append(("Active per token", f"{count(p.active)} ({p.active:,})"))
+    if p.by_dtype:
+        rows.append(("By dtype", ", ".join(f"{k} {count(v)}" for k, v in p.by_dtype.items())))
+    if p.mtp:
+        rows.append(("MTP layers", f"{count(p.mtp)} (not in the total)"))
+    if p.stored_elements and p.stored_elements != p.total:
+        rows.append(("Hub-style count", f"{count(p.stored_elements)} ({p.stored_elements:,} stored elements)"))
+    return rows
+
+
+def _weight_rows(r: ScanResult) -> list[Row]:
+    w = r.weights
+    files = f" in {len(w.files)} {w.format} file{'s' if len(w.files) != 1 else ''}" if w.files else ""
+    rows = [("Stored weights", f"{human_bytes(w.bytes)} ({w.bytes:,} B){files}" if w.bytes else "no weights read")]
+    if w.bits_per_weight:
+        rows.append(("Bits per weight", f"{w.bits_per_weight:.2f}"))
+    q = r.quantization
+    if q is not None:
+        bpw = f", {q.bits_per_weight:.2f} bpw in quantized layers" if q.bits_per_weight else ""
+        rows.append(("Quantization", f"{quant_label(q)} (from {q.source}{bpw})"))
+    if w.alternatives:
+        shown = ", ".join(f"{a.name} ({a.format}, {human_bytes(a.bytes)})" for a in w.alternatives[:MAX_ALTERNATIVES])
+        more = len(w.alternatives) - MAX_ALTERNATIVES
+        rows.append(("Not counted", shown + (f" +{more} more" if more > 0 else "")))
+    return rows
+
+
+def _card_rows(r: ScanResult) -> list[Row]:
+    card = r.card
+    if not card.present:
+        return [("Model card", "none")]
+    claims = []
+    if card.parameters:
+        claims.append(f"{count(card.parameters)} parameters")
+    if card.active_parameters:
+        claims.append(f"{count(card.active_parameters)} active")
+    if card.quantization:
+        claims.append(f"{card.quantization.method or ''} {card.quantization.bits or ''}-bit".strip())
+    claims.extend(card.dtypes)
+    rows = [("Card claims", ", ".join(claims) or "nothing measurable")]
+    rows += [(f"Agreement: {a.field}", f"{a.status} ({a.note})") for a in r.agreement if a.status != "unknown"]
+    if card.base_model:
+        base = card.base_model if isinstance(card.base_model, str) else ", ".join(card.base_model)
+        rows.append(("Base model", base + (f" ({card.base_model_relation})" if card.base_model_relation else "")))
+    if card.license:
+        rows.append(("License", card.license))
+    return rows
+
+
+# ---- Markdown layout -----------------------------------------------------------------------------------------
+
+
+def cell(text: object) -> str:
+    """Text safe inside a table cell: pipes escaped, line breaks flattened (either would end the row)."""
+    return " ".join(str(text).replace("\\", "\\\\").replace("|", "\\|").split())
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """A GFM table, every row with the header's column count."""
+    width = len(header)
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * width]
+    for row in rows:
+        cells = [cell(c) for c in row][:width] + [""] * (width - len(row))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _section(r: ScanResult) -> list[str]:
+    lines = [f"## {cell(title(r))}", ""]
+    if r.error is not None:
+        return [*lines, f"> **Error** `{r.error.code}`: {cell(r.error.message)}"]
+    lines += [*table(("Fact", "Value"), fact_rows(r)), ""]
+    if r.memory is not None:
+        lines += [f"### Memory: {cell(memory_heading(r.memory))}", ""]
+        lines += [*table(("Component", "Per GPU", "Bytes"), memory_rows(r)), ""]
+        lines += [f"KV cache: {cell(kv_text(r.memory))}", ""]
+    if r.precision_bytes:
+        lines += ["### Weights by precision", ""]
+        lines += [*table(("Precision", "Weights", "Quick rule (× 2)"), precision_rows(r)), ""]
+    if r.fits:
+        yes, no = fit_lists(r)
+        lines += [
+            "### GPU fit",
+            "",
+            f"- Fits: {', '.join(yes) or 'none'}",
+            f"- Does not fit: {', '.join(no) or 'none'}",
+        ]
+        lines.append("")
+    lines += _bullets("Notes", [*r.notes, *(r.memory.notes if r.memory is not None else ())])
+    lines += _bullets("Warnings", [f"⚠️ {w}" for w in r.warnings])
+    return lines
+
+
+def _bullets(heading: str, items: Sequence[str]) -> list[str]:
+    if not items:
+        return []
+    return [f"### {heading}", "", *(f"- {cell(item)}" for item in items), ""]
