@@ -1,0 +1,1 @@
+"""Test support shipped with cardscan: a local Hub emulator (`hub`) and the fixture-corpus builders (`corpus`)."""

@@ -7,6 +7,7 @@ Weight files are header-only on disk: bytes past the stored prefix are zeros gen
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import math
@@ -430,9 +431,17 @@ class HubEmulator:
                     self._blobs.update((e.sha256, (repo, e)) for e in repo.all_entries() if e.lfs)
         return self._blobs.get(sha256)
 
-    def record(self, entry: LogEntry) -> None:
+    def record(self, entry: LogEntry) -> int:
+        """Append to the log; returns the entry's index."""
         with self._lock:
             self.log.append(entry)
+            return len(self.log) - 1
+
+    def amend(self, index: int, old: LogEntry, new: LogEntry) -> None:
+        """Replace a log entry (bytes actually sent when a body was cut short), unless the log was reset since."""
+        with self._lock:
+            if index < len(self.log) and self.log[index] is old:
+                self.log[index] = new
 
     # --- access ---------------------------------------------------------------------------------------
     def gate(self, repo: Repo) -> str | bool:
@@ -471,19 +480,22 @@ class _Handler(BaseHTTPRequestHandler):
         token = _bearer(self.headers.get("Authorization"))
         repo_id, resp = route(emu, self.origin, method, path, token, self.headers.get("Range"))
         resp = self._apply_status_faults(repo_id, resp)
-        sent = self._send(method, repo_id, resp)
-        emu.record(
-            LogEntry(
-                self.origin,
-                method,
-                path,
-                resp.status,
-                self.headers.get("Range"),
-                sent,
-                "Authorization" in self.headers,
-                self.headers.get("User-Agent"),
-            )
+        # Logged before the body goes out (a client that has its bytes sees its entry), corrected if cut short.
+        planned = 0 if method == "HEAD" else resp.length
+        entry = LogEntry(
+            self.origin,
+            method,
+            path,
+            resp.status,
+            self.headers.get("Range"),
+            planned,
+            "Authorization" in self.headers,
+            self.headers.get("User-Agent"),
         )
+        index = emu.record(entry)
+        sent = self._send(method, repo_id, resp)
+        if sent != planned:
+            emu.amend(index, entry, dataclasses.replace(entry, bytes_sent=sent))
 
     def _apply_status_faults(self, repo_id: str | None, resp: Response) -> Response:
         emu, origin, path = self.emulator, self.origin, self.path
