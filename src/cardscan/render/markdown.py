@@ -224,8 +224,10 @@ def _card_rows(r: ScanResult) -> list[Row]:
 
 
 def cell(text: object) -> str:
-    """Text safe inside a table cell: pipes escaped, line breaks flattened (either would end the row)."""
-    return " ".join(str(text).replace("\\", "\\\\").replace("|", "\\|").split())
+    """Text safe inside a table cell: pipes escaped and line breaks flattened (either would end the row); `<` as an
+    entity so card text cannot open raw HTML on renderers that allow it."""
+    text = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return " ".join(text.split())
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
