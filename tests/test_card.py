@@ -229,7 +229,7 @@ def test_broken_yaml_falls_back_to_hub_card_data() -> None:
 
 def test_list_front_matter_warns() -> None:
     info = card("list_front_matter.md")
-    assert "should be a dict" in info.warnings[0]
+    assert "front matter is a list, not a mapping" in info.warnings[0]
     assert info.parameters == 13 * B and info.dtypes == ("bf16",)
     assert 32_000 not in {e.value for e in info.evidence}
 

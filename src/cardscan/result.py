@@ -156,6 +156,8 @@ class ScanResult:
     """`MemoryEstimate` for the chosen engine, context and batch."""
     fits: tuple[Any, ...] = ()
     """`Fit` rows, one per catalogue GPU (or the chosen one)."""
+    fit_matrix: tuple[Any, ...] = ()
+    """`FitRow`s: precision (bf16, fp8, int4) × common GPUs at the chosen context and batch."""
     capacity: Any = None
     """Largest context / batch / cheapest precision for the chosen GPU."""
     training: Any = None

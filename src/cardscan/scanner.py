@@ -106,7 +106,9 @@ def scan_many(
 ) -> list[ScanResult]:
     """Scan many inputs concurrently over one connection pool; results come back in input order."""
     options = options or ScanOptions()
-    if session is None and not options.is_offline():
+    # One connection pool for the whole batch, made only when some target is remote.
+    remote = any(not Path(t).expanduser().exists() for t in targets)
+    if session is None and remote and not options.is_offline():
         from cardscan.sources.http import make_session
 
         session = make_session()

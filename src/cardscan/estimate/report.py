@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from cardscan.estimate.engines import EstimateOptions, estimate_memory
-from cardscan.estimate.gpus import catalogue, fits, parse_gpu
+from cardscan.estimate.gpus import Gpu, catalogue, engine_budget, fits, parse_gpu
 from cardscan.estimate.weights import precision_bytes
 from cardscan.result import ScanResult
 
@@ -13,6 +13,24 @@ from cardscan.result import ScanResult
 _DEFAULT_DTYPE = "bf16"
 # Families whose MLP is two matrices (up, down) rather than gated SwiGLU (gate, up, down).
 _UNGATED_MLP = frozenset({"gpt2", "gpt_neox", "gptj", "phi", "falcon", "bloom", "opt", "starcoder2", "bert", "roberta"})
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What fits on the chosen GPU."""
+
+    gpu: str
+    """The GPU the answers are for."""
+    kv_tokens: int | None
+    """Tokens of KV cache that fit beside the weights (vLLM: its KV budget; others: what is left)."""
+    max_context: int | None
+    """The largest context (≤ the model's max) that fits at the chosen batch; None if nothing fits."""
+    max_batch: int | None
+    """The most sequences at the chosen context that fit."""
+    cheapest_precision: str | None
+    """The least lossy precision (bf16 → fp8 → int4) whose weights + KV fit; None if none does."""
+    min_tp: int | None
+    """The fewest GPUs of this type (tensor parallel) that hold the model."""
 
 
 def add_estimates(result: ScanResult, facts, options) -> ScanResult:
@@ -30,11 +48,18 @@ def add_estimates(result: ScanResult, facts, options) -> ScanResult:
     )  # fmt: skip
     memory = estimate_memory(facts, weights_bytes, params, est_options)
     gpus = (gpu,) if gpu else catalogue()
+    from cardscan.estimate.capacity import fit_matrix
+
+    notes = result.notes
+    if options.context and facts.max_context and options.context > facts.max_context:
+        notes = (*notes, f"context {options.context:,} is beyond the model's maximum {facts.max_context:,}")
     return replace(
         result,
+        notes=notes,
         memory=memory,
         fits=tuple(fits(memory, g) for g in gpus),
-        capacity=_capacity(facts, weights_bytes, params, est_options) if gpu else None,
+        fit_matrix=fit_matrix(facts, params, est_options),
+        capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
     )
 
@@ -49,10 +74,21 @@ def _weights_bytes(result: ScanResult, params: int) -> int:
         return int(params * precision_bytes(_DEFAULT_DTYPE))
 
 
-def _capacity(facts, weights_bytes: int, params: int, options: EstimateOptions):
-    from cardscan.estimate.capacity import capacity
+def _capacity(facts, weights_bytes: int, params: int, options: EstimateOptions, memory, gpu: Gpu) -> Capacity:
+    from cardscan.estimate import capacity as cap
 
-    return capacity(facts, weights_bytes, params, options)
+    kv_tokens = memory.kv_tokens
+    if kv_tokens is None and memory.kv_bytes_per_token:
+        left = engine_budget(gpu, memory.engine, memory.gpu_util) - (memory.total_bytes - memory.kv_cache_bytes)
+        kv_tokens = max(0, left // memory.kv_bytes_per_token)
+    return Capacity(
+        gpu=gpu.name,
+        kv_tokens=kv_tokens,
+        max_context=cap.max_context(facts, weights_bytes, params, options, gpu),
+        max_batch=cap.max_batch(facts, weights_bytes, params, options, gpu),
+        cheapest_precision=cap.best_precision(facts, params, options, gpu),
+        min_tp=cap.smallest_tp(facts, weights_bytes, params, options, gpu),
+    )
 
 
 def _training(result: ScanResult, facts, options, params: int):

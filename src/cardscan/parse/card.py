@@ -256,14 +256,26 @@ def _split_card(raw: str, hub_card_data: Mapping | None, warnings: list[str]) ->
         return dict(hub_card_data or {}), raw
     body = raw[match.end() :]
     try:
-        from huggingface_hub import ModelCard  # lazy: importing huggingface_hub costs ~0.5 s
-
-        return ModelCard(raw, ignore_metadata_errors=True).data.to_dict(), body
+        return _front_matter(match.group(2)), body
     except Exception as exc:  # yaml.YAMLError, ValueError (list front matter), odd field types
         reason = " ".join(str(exc).split())[:100]
         fallback = "; the Hub's cardData used for YAML fields" if hub_card_data else ""
         warnings.append(f"YAML front matter is not valid: {reason}{fallback}; text hints still used")
         return dict(hub_card_data or {}), body
+
+
+def _front_matter(block: str) -> dict:
+    """The YAML block as huggingface_hub's RepoCard reads it (same regex, `yaml.safe_load`, must be a mapping).
+
+    Done here rather than through `huggingface_hub.ModelCard`, whose import (hf_api, httpx2) costs ~0.35 s: more
+    than the whole budget of a local scan. Field meaning follows `ModelCardData`.
+    """
+    import yaml
+
+    data = yaml.safe_load(block) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"front matter is a {type(data).__name__}, not a mapping")
+    return data
 
 
 def _name_hints(repo_id: str | None) -> list[_Hint]:

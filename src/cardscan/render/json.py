@@ -49,12 +49,28 @@ def result_object(r: ScanResult) -> dict[str, Any]:
         "precision_bytes": r.precision_bytes,
         "rule_of_thumb_bytes": r.rule_of_thumb_bytes,
         "memory": to_jsonable(r.memory),
-        "fits": to_jsonable(r.fits),
+        "fits": [_fit(f) for f in r.fits],
+        "fit_matrix": [_fit_row(row) for row in r.fit_matrix],
         "capacity": to_jsonable(r.capacity),
         "training": to_jsonable(r.training),
         "notes": list(r.notes),
         "warnings": list(r.warnings),
         "io": to_jsonable(r.io),
+    }
+
+
+def _fit(fit: Any) -> dict[str, Any]:
+    """A GPU fit without repeating the whole catalogue entry."""
+    g = fit.gpu
+    return {"gpu": g.name, "memory_bytes": g.memory_bytes, "usable_bytes": g.usable_bytes, "fits": fit.fits,
+            "free_bytes": fit.free_bytes, "utilization": round(fit.utilization, 4)}  # fmt: skip
+
+
+def _fit_row(row: Any) -> dict[str, Any]:
+    return {
+        "precision": row.precision,
+        "weights_bytes": row.weights_bytes,
+        "fits": {f.gpu.name: f.fits for f in row.fits},
     }
 
 

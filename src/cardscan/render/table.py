@@ -53,8 +53,8 @@ def _render_one(console: Console, r: ScanResult) -> None:
         console.print(Text(f"  warning: {w}", style="yellow"))
 
 
-def _rows(r: ScanResult) -> list[tuple[str, str | Text]]:
-    rows: list[tuple[str, str | Text]] = []
+def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
+    rows: list[tuple[str, str | Text | Table]] = []
     if r.model:
         rows.append(("model", _model_line(r)))
     if r.parameters:
@@ -71,6 +71,8 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text]]:
         rows.extend(_memory_rows(r))
     if r.fits:
         rows.append(("fits", _fits_line(r)))
+    if r.fit_matrix:
+        rows.append(("fit matrix", _matrix(r.fit_matrix)))
     if r.capacity is not None:
         rows.append(("capacity", _capacity_line(r.capacity)))
     if r.training is not None:
@@ -178,6 +180,18 @@ def _fits_line(r: ScanResult) -> Text:
         mark, style = ("✓", "green") if fit.fits else ("✗", "red")
         text.append(f"{fit.gpu.name} {mark}  ", style=style)
     return text
+
+
+def _matrix(rows) -> Table:
+    """Precision × common GPUs at the chosen context and batch."""
+    grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
+    grid.add_column("", no_wrap=True)
+    for fit in rows[0].fits:
+        grid.add_column(fit.gpu.name.replace("RTX ", "").replace(" SXM", ""), justify="center", no_wrap=True)
+    for row in rows:
+        marks = [Text("✓", style="green") if f.fits else Text("✗", style="red") for f in row.fits]
+        grid.add_row(row.precision, *marks)
+    return grid
 
 
 def _capacity_line(c) -> str:
