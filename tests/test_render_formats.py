@@ -253,3 +253,14 @@ def test_html_escapes_hostile_text(ok, err):
 def test_html_balanced_for_any_text(text):
     r = ScanResult(input=text, repo_id=text, revision=text, commit=None, warnings=(text,))
     check_html(render([r], "html"))
+
+
+def test_chosen_gpu_shows_the_margin(ok):
+    short = next(f for f in ok.fits if not f.fits)
+    r = dataclasses.replace(ok, fits=(short,))
+    assert f"- {short.gpu.name}: does not fit, " in render([r], "markdown")
+    text = render([r], "html")
+    check_html(text)
+    assert f'<p class="error">{short.gpu.name}: does not fit, ' in text
+    (row,) = csv_rows(render([r], "csv"))
+    assert row["fits_gpus"] == ""

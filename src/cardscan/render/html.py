@@ -73,6 +73,9 @@ def _card(i: int, r: ScanResult) -> str:
 
 
 def _fits(r: ScanResult) -> str:
+    if len(r.fits) == 1:  # the GPU the user chose: say by how much
+        fit = r.fits[0]
+        return f'<h3>GPU fit</h3>\n<p class="{"ok" if fit.fits else "error"}">{escape(md.fit_detail(fit))}</p>'
     yes, no = md.fit_lists(r)
     return (
         "<h3>GPU fit</h3>\n"

@@ -122,6 +122,12 @@ def fit_lists(r: ScanResult) -> tuple[list[str], list[str]]:
     return [f.gpu.name for f in r.fits if f.fits], [f.gpu.name for f in r.fits if not f.fits]
 
 
+def fit_detail(fit) -> str:
+    """One GPU's verdict with the margin: `RTX 4090 24GB: fits, 6.27 GiB free (73% of usable memory)`."""
+    verdict = f"fits, {gib(fit.free_bytes)} free" if fit.fits else f"does not fit, {gib(-fit.free_bytes)} short"
+    return f"{fit.gpu.name}: {verdict} ({fit.utilization:.0%} of usable memory)"
+
+
 def capacity_text(c) -> str:
     """Capacity for the chosen GPU; reads attributes by name so an older/newer capacity value still renders."""
     parts = []
@@ -253,17 +259,17 @@ def _section(r: ScanResult) -> list[str]:
         lines += ["### Weights by precision", ""]
         lines += [*table(("Precision", "Weights", "Quick rule (× 2)"), precision_rows(r)), ""]
     if r.fits:
-        yes, no = fit_lists(r)
-        lines += [
-            "### GPU fit",
-            "",
-            f"- Fits: {', '.join(yes) or 'none'}",
-            f"- Does not fit: {', '.join(no) or 'none'}",
-        ]
-        lines.append("")
+        lines += ["### GPU fit", "", *_fit_bullets(r), ""]
     lines += _bullets("Notes", [*r.notes, *(r.memory.notes if r.memory is not None else ())])
     lines += _bullets("Warnings", [f"⚠️ {w}" for w in r.warnings])
     return lines
+
+
+def _fit_bullets(r: ScanResult) -> list[str]:
+    if len(r.fits) == 1:  # the GPU the user chose: say by how much
+        return [f"- {cell(fit_detail(r.fits[0]))}"]
+    yes, no = fit_lists(r)
+    return [f"- Fits: {cell(', '.join(yes) or 'none')}", f"- Does not fit: {cell(', '.join(no) or 'none')}"]
 
 
 def _bullets(heading: str, items: Sequence[str]) -> list[str]:
