@@ -101,6 +101,9 @@ COLUMNS: dict[str, Callable[[ScanResult], Cell]] = {
     "quick_rule_bf16_fp16_bytes": _precision("rule_of_thumb_bytes", "bf16/fp16"),
     "fits_gpus": _fits_gpus,
     "max_context_fit": _attr("capacity", "max_context"),
+    "max_batch_fit": _attr("capacity", "max_batch"),
+    "cheapest_precision_fit": _attr("capacity", "cheapest_precision"),
+    "min_tp_fit": _attr("capacity", "min_tp"),
 }
 
 
