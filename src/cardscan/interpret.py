@@ -74,7 +74,12 @@ def _effective_config(fetched: Fetched, notes: list[str]) -> dict | None:
     from cardscan.parse.gguf import gguf_config
 
     notes.append("architecture from GGUF metadata (no config.json)")
-    return gguf_config(gguf.metadata)
+    config = gguf_config(gguf.metadata)
+    # Per-layer KV head counts (0 = a layer without attention) matter to the KV cache: hand the list over.
+    per_layer = config.get("num_key_value_heads_per_layer")
+    if isinstance(per_layer, list):
+        config["num_key_value_heads"] = per_layer
+    return config
 
 
 def _arch_facts(config: Mapping | None, warnings: list[str]):
@@ -95,8 +100,17 @@ def _count(fetched: Fetched, config: Mapping | None):
         return None
     from cardscan.parse.params import count_parameters
 
-    metadata = fetched.headers[0].metadata if fetched.headers[0].format == "safetensors" else None
-    return count_parameters(tensors, config, side_files=fetched.side_files, metadata=metadata)
+    return count_parameters(tensors, config, side_files=fetched.side_files, metadata=_metadata(fetched))
+
+
+def _metadata(fetched: Fetched) -> dict[str, str]:
+    """Header metadata merged across files, as strings: safetensors `__metadata__`, GGUF scalar key-values."""
+    merged: dict[str, str] = {}
+    for h in fetched.headers:
+        for key, value in h.metadata.items():
+            if isinstance(value, (str, int, float, bool)):
+                merged.setdefault(key, str(value))
+    return merged
 
 
 def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Parameters:

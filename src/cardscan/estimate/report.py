@@ -70,7 +70,7 @@ def _weights_bytes(result: ScanResult, params: int) -> int:
     dtype = result.model.dtype if result.model and result.model.dtype else _DEFAULT_DTYPE
     try:
         return int(params * precision_bytes(dtype))
-    except Exception:  # noqa: BLE001 - an odd config dtype falls back to the common case
+    except Exception:
         return int(params * precision_bytes(_DEFAULT_DTYPE))
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cardscan.render.units import count, gib, human_bytes
+from cardscan.render.units import count, human_bytes
 from cardscan.result import ScanResult
 
 # GPUs shown in the one-line fit summary when the user names none (a spread of common sizes); JSON lists them all.
@@ -64,9 +64,9 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
     if r.card is not None:
         rows.append(("card", _card_line(r)))
     if r.precision_bytes:
-        rows.append(("at precision", "  ".join(f"{k.upper()} {gib(v)}" for k, v in r.precision_bytes.items())))
+        rows.append(("at precision", "  ".join(f"{k.upper()} {human_bytes(v)}" for k, v in r.precision_bytes.items())))
         rows.append(("quick rule", "params × bytes × 2: " + "  ".join(
-            f"{k.upper()} {gib(v)}" for k, v in r.rule_of_thumb_bytes.items())))  # fmt: skip
+            f"{k.upper()} {human_bytes(v)}" for k, v in r.rule_of_thumb_bytes.items())))  # fmt: skip
     if r.memory is not None:
         rows.extend(_memory_rows(r))
     if r.fits:
@@ -126,12 +126,21 @@ def _weights_line(r: ScanResult) -> str:
     if w.bits_per_weight:
         parts.append(f"{w.bits_per_weight:.2f} bpw")
     if q is not None:
-        label = f"{q.method}" + (f" {q.bits:g}-bit" if q.bits else "") + (f" g{q.group_size}" if q.group_size else "")
         bpw = f" ({q.bits_per_weight:.2f} bpw in quantized layers)" if q.bits_per_weight else ""
-        parts.append(label + bpw)
+        parts.append(quant_label(q) + bpw)
     if w.files:
         parts.append(f"{len(w.files)} {w.format} file{'s' if len(w.files) > 1 else ''}")
     return " · ".join(parts)
+
+
+def quant_label(q) -> str:
+    """'GPTQ 4-bit g128', 'GGUF Q4_K_M', 'MXFP4'."""
+    file_type = (q.format_details or {}).get("file_type")
+    if file_type:
+        return f"{q.method.upper()} {file_type}"
+    bits = f" {q.bits:g}-bit" if q.bits else ""
+    group = f" g{q.group_size}" if q.group_size and q.group_size > 0 else ""
+    return f"{q.method.upper() if len(q.method) <= 5 else q.method}{bits}{group}"
 
 
 def _card_line(r: ScanResult) -> Text:
@@ -162,11 +171,11 @@ def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
     head = f"{m.engine} · context {m.context:,} · batch {m.batch} · KV {m.kv_dtype}" + (
         f" · TP {m.tp}" if m.tp > 1 else ""
     )
-    parts = [f"weights {gib(m.weights_bytes)}", f"KV {gib(m.kv_cache_bytes)}"]
+    parts = [f"weights {human_bytes(m.weights_bytes)}", f"KV {human_bytes(m.kv_cache_bytes)}"]
     if m.activations_bytes:
-        parts.append(f"activations {gib(m.activations_bytes)}")
-    parts.append(f"overhead {gib(m.overhead_bytes)}")
-    total = " + ".join(parts) + f" = {gib(m.total_bytes)}" + (" per GPU" if m.tp > 1 else "")
+        parts.append(f"activations {human_bytes(m.activations_bytes)}")
+    parts.append(f"overhead {human_bytes(m.overhead_bytes)}")
+    total = " + ".join(parts) + f" = {human_bytes(m.total_bytes)}" + (" per GPU" if m.tp > 1 else "")
     kv = f"{human_bytes(int(m.kv_bytes_per_token))}/token ({human_bytes(int(m.kv_bytes_per_token * 1000))} per 1k tokens)"
     rows = [("memory", head), ("", total), ("kv cache", kv)]
     rows.extend(("", note) for note in m.notes)
@@ -209,8 +218,8 @@ def _capacity_line(c) -> str:
 
 def _training_line(t) -> str:
     return (
-        f"{t.mode}: total {gib(t.total_bytes)} (weights {gib(t.weights_bytes)}, grads {gib(t.gradients_bytes)}, "
-        f"optimizer {gib(t.optimizer_bytes + t.master_weights_bytes)}, activations {gib(t.activations_bytes + t.logits_bytes)}"
+        f"{t.mode}: total {human_bytes(t.total_bytes)} (weights {human_bytes(t.weights_bytes)}, grads {human_bytes(t.gradients_bytes)}, "
+        f"optimizer {human_bytes(t.optimizer_bytes + t.master_weights_bytes)}, activations {human_bytes(t.activations_bytes + t.logits_bytes)}"
         f"; {count(t.trainable_params)} trainable)"
     )
 
