@@ -276,3 +276,21 @@ def test_capacity_for_a_chosen_gpu():
     assert row["cheapest_precision_fit"] == "bf16" and row["min_tp_fit"] == "1"
     assert "| Capacity | max context 4,096 · max batch " in render([r], "markdown")
     assert "max context 4,096" in check_html(render([r], "html")).text
+
+
+def test_gguf_repo_with_a_card(tmp_path):
+    fixtures = Path(__file__).parent / "fixtures"
+    (tmp_path / "m.gguf").write_bytes((fixtures / "gguf" / "tiny-llama-Q4_K_M.gguf").read_bytes())
+    (tmp_path / "README.md").write_bytes((fixtures / "cards" / "bartowski_llama31_8b_gguf.md").read_bytes())
+    r = scan(str(tmp_path), ScanOptions())
+    assert r.ok, r.error
+    (row,) = csv_rows(render([r], "csv"))
+    assert (row["quant_method"], row["params_source"], row["agreement_parameters"]) == ("gguf", "gguf", "differs")
+    assert dict(kv.split("=") for kv in row["params_by_dtype"].split(";")) == {
+        k: str(v) for k, v in r.parameters.by_dtype.items()
+    }
+    text = render([r, r], "markdown")
+    assert_tables_consistent(text)
+    assert "| Card claims | 8.00B parameters, gguf |" in text
+    assert "| Agreement: parameters | differs (" in text
+    check_html(render([r], "html"))

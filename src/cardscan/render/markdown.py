@@ -53,7 +53,7 @@ def summary_row(r: ScanResult) -> list[str]:
         name,
         count(p.total) if p and p.total else "?",
         f"{w.bits_per_weight:.2f}" if w and w.bits_per_weight else "?",
-        quant_label(r.quantization) if r.quantization is not None else ("none" if w else "?"),
+        quant_label(r.quantization) if r.quantization is not None else ("none" if w and w.bytes else "?"),
         gib(m.total_bytes) if m is not None else "?",
         "ok",
     ]
@@ -214,7 +214,8 @@ def _card_rows(r: ScanResult) -> list[Row]:
     if card.active_parameters:
         claims.append(f"{count(card.active_parameters)} active")
     if card.quantization:
-        claims.append(f"{card.quantization.method or ''} {card.quantization.bits or ''}-bit".strip())
+        cq = card.quantization
+        claims.append(" ".join(x for x in (cq.method, f"{cq.bits:g}-bit" if cq.bits else None) if x) or "quantized")
     claims.extend(card.dtypes)
     rows = [("Card claims", ", ".join(claims) or "nothing measurable")]
     rows += [(f"Agreement: {a.field}", f"{a.status} ({a.note})") for a in r.agreement if a.status != "unknown"]
