@@ -65,16 +65,14 @@ def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult
 
 
 def _effective_config(fetched: Fetched, notes: list[str]) -> dict | None:
-    """config.json, or for GGUF-only repos the architecture fields from GGUF metadata."""
-    if fetched.config is not None:
-        return fetched.config
-    gguf = next((h for h in fetched.headers if h.format == "gguf"), None)
+    """config.json; for GGUF repos the GGUF metadata fills what config.json lacks (often just `model_type`)."""
+    gguf = next((h for h in fetched.headers if h.format == "gguf" and h.metadata.get("general.architecture")), None)
     if gguf is None:
-        return None
+        return fetched.config
     from cardscan.parse.gguf import gguf_config
 
-    notes.append("architecture from GGUF metadata (no config.json)")
-    config = gguf_config(gguf.metadata)
+    notes.append("architecture from GGUF metadata" + (", config.json on top" if fetched.config else ""))
+    config = {**gguf_config(gguf.metadata), **(fetched.config or {})}
     # Per-layer KV head counts (0 = a layer without attention) matter to the KV cache: hand the list over.
     per_layer = config.get("num_key_value_heads_per_layer")
     if isinstance(per_layer, list):
@@ -153,11 +151,18 @@ def _weights(fetched: Fetched, counts, parameters: Parameters) -> Weights:
     files = tuple(
         WeightFile(h.path, h.file_size or sizes.get(h.path), h.header_bytes, len(h.tensors)) for h in fetched.headers
     )
-    # Without parsed tensors (legacy pickles), the files' size is the best figure there is.
-    stored = counts.stored_bytes if counts else (chosen.bytes if chosen else None)
+    # Buffers (gpt2's causal masks) are stored but never loaded as weights; without parsed tensors (legacy
+    # pickles) the files' size is the best figure there is.
+    stored = counts.stored_bytes - _buffer_bytes(fetched) if counts else (chosen.bytes if chosen else None)
     bpw = round(stored * 8 / parameters.total, 3) if stored and parameters.total else None
     alternatives = tuple(Alternative(s.name, s.format, len(s.files), s.bytes) for s in fetched.selection.alternatives)
     return Weights(stored, bpw, chosen.format if chosen else None, files, alternatives)
+
+
+def _buffer_bytes(fetched: Fetched) -> int:
+    from cardscan.parse.params import is_buffer
+
+    return sum(t.nbytes for h in fetched.headers for t in h.tensors if is_buffer(t))
 
 
 def _model_facts(facts, config: Mapping | None) -> ModelFacts | None:

@@ -93,6 +93,26 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One quantization of the model in a repo that ships several (GGUF quants), sized for comparison."""
+
+    name: str
+    """The set's label (file stem)."""
+    quant: str | None
+    """The quant type from the file name (Q4_K_M, Q8_0…)."""
+    files: int
+    """Files in the set."""
+    bytes: int | None
+    """Their total size."""
+    bits_per_weight: float | None
+    """bytes × 8 / logical parameters (headers included: a slight over-statement)."""
+    total_bytes: int | None
+    """The memory estimate with these weights, at the scan's context and batch."""
+    chosen: bool
+    """True for the set whose headers were read."""
+
+
+@dataclass(frozen=True)
 class Weights:
     """The stored weights."""
 
@@ -156,6 +176,8 @@ class ScanResult:
     """`MemoryEstimate` for the chosen engine, context and batch."""
     fits: tuple[Any, ...] = ()
     """`Fit` rows, one per catalogue GPU (or the chosen one)."""
+    variants: tuple[Variant, ...] = ()
+    """Every quant of a multi-quant repo (GGUF), chosen one included; `--file` picks another."""
     fit_matrix: tuple[Any, ...] = ()
     """`FitRow`s: precision (bf16, fp8, int4) × common GPUs at the chosen context and batch."""
     capacity: Any = None

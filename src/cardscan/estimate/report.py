@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from cardscan.estimate.engines import EstimateOptions, estimate_memory
 from cardscan.estimate.gpus import Gpu, catalogue, engine_budget, fits, parse_gpu
 from cardscan.estimate.weights import precision_bytes
-from cardscan.result import ScanResult
+from cardscan.result import ScanResult, Variant
 
 # Which config dtype the weights have when no header was read (config-only repos).
 _DEFAULT_DTYPE = "bf16"
@@ -58,10 +58,33 @@ def add_estimates(result: ScanResult, facts, options) -> ScanResult:
         notes=notes,
         memory=memory,
         fits=tuple(fits(memory, g) for g in gpus),
+        variants=_variants(result, facts, params, est_options, memory),
         fit_matrix=fit_matrix(facts, params, est_options),
         capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
     )
+
+
+def _variants(result: ScanResult, facts, params: int, options: EstimateOptions, memory) -> tuple[Variant, ...]:
+    """Size every GGUF quant in the repo from its file size, so one scan compares them all without reading each."""
+    w = result.weights
+    others = [a for a in w.alternatives if a.format == "gguf"] if w and w.format == "gguf" else []
+    if not others:
+        return ()
+    from cardscan.parse.gguf import gguf_quant_label
+
+    chosen = Variant(w.files[0].path, _label(w.files[0].path, gguf_quant_label), len(w.files), w.bytes,
+                     w.bits_per_weight, memory.total_bytes, chosen=True)  # fmt: skip
+    rows = [chosen]
+    for alt in others:
+        total = estimate_memory(facts, alt.bytes, params, options).total_bytes if alt.bytes else None
+        bpw = round(alt.bytes * 8 / params, 3) if alt.bytes else None
+        rows.append(Variant(alt.name, _label(alt.name, gguf_quant_label), alt.files, alt.bytes, bpw, total, False))
+    return tuple(sorted(rows, key=lambda v: v.bytes or 0))
+
+
+def _label(path: str, labeller) -> str | None:
+    return labeller(path if path.endswith(".gguf") else path + ".gguf", None)
 
 
 def _weights_bytes(result: ScanResult, params: int) -> int:

@@ -71,6 +71,8 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
         rows.extend(_memory_rows(r))
     if r.fits:
         rows.append(("fits", _fits_line(r)))
+    if r.variants:
+        rows.append(("quants", _variants(r.variants)))
     if r.fit_matrix:
         rows.append(("fit matrix", _matrix(r.fit_matrix)))
     if r.capacity is not None:
@@ -153,7 +155,8 @@ def _card_line(r: ScanResult) -> Text:
     if card.active_parameters:
         claims.append(f"{count(card.active_parameters)} active")
     if card.quantization:
-        claims.append(f"{card.quantization.method or ''} {card.quantization.bits or ''}-bit".strip())
+        q = card.quantization
+        claims.append(" ".join(p for p in (q.method, f"{q.bits:g}-bit" if q.bits else "") if p) or "quantized")
     claims.extend(card.dtypes)
     text = Text("claims " + (", ".join(claims) if claims else "nothing measurable"))
     for a in (a for a in r.agreement if a.status != "unknown"):
@@ -189,6 +192,25 @@ def _fits_line(r: ScanResult) -> Text:
         mark, style = ("✓", "green") if fit.fits else ("✗", "red")
         text.append(f"{fit.gpu.name} {mark}  ", style=style)
     return text
+
+
+def _variants(variants) -> Table:
+    """Each quant of a multi-quant repo: size, bits per weight, memory at the scan's context."""
+    grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
+    for name, justify in (
+        ("quant", "left"),
+        ("file size", "right"),
+        ("bpw", "right"),
+        ("memory", "right"),
+        ("", "left"),
+    ):
+        grid.add_column(name, justify=justify, no_wrap=True)
+    for v in variants:
+        bpw = f"{v.bits_per_weight:.2f}" if v.bits_per_weight else "?"
+        grid.add_row(
+            v.quant or v.name, human_bytes(v.bytes), bpw, human_bytes(v.total_bytes), "← read" if v.chosen else ""
+        )
+    return grid
 
 
 def _matrix(rows) -> Table:
