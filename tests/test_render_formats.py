@@ -159,7 +159,7 @@ def test_markdown_ok_section(ok):
     assert "## Summary" not in text  # one result: no summary table
     assert f"## {ok.repo_id} @ local" in text
     assert "| Parameters | 6.74B (6,738,415,616) from header |" in text
-    assert "| Total | 15.08 GiB | 16,188,060,672 |" in text
+    assert "| Total | 15.08 GiB | 16,188,052,480 |" in text
     assert "### GPU fit" in text and "- Does not fit:" in text and "RTX 4060 8GB" in text
     assert "### Notes" in text
 
