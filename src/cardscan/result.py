@@ -129,6 +129,44 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class Adapter:
+    """A PEFT adapter repo: what it adds and what it needs underneath."""
+
+    peft_type: str | None
+    """LORA, IA3, …"""
+    rank: int | None
+    """LoRA rank r."""
+    alpha: float | None
+    """LoRA alpha."""
+    target_modules: tuple[str, ...]
+    """Modules the adapter attaches to."""
+    base_model: str | None
+    """`base_model_name_or_path`: the model it must be loaded on."""
+    parameters: int | None
+    """Adapter parameters (from its own weight header)."""
+    bytes: int | None
+    """Adapter weight bytes."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One model of a multi-model repo (a diffusers pipeline's unet, vae, text encoders…)."""
+
+    name: str
+    """Folder name (`unet`, `text_encoder`)."""
+    class_name: str | None
+    """Its class from model_index.json."""
+    parameters: int | None
+    """Logical parameters."""
+    bytes: int | None
+    """Stored weight bytes."""
+    by_dtype: dict[str, int]
+    """Logical parameters per stored precision."""
+    error: str | None = None
+    """Why it could not be read, if it could not."""
+
+
+@dataclass(frozen=True)
 class IOReport:
     """What the scan cost."""
 
@@ -176,6 +214,12 @@ class ScanResult:
     """`MemoryEstimate` for the chosen engine, context and batch."""
     fits: tuple[Any, ...] = ()
     """`Fit` rows, one per catalogue GPU (or the chosen one)."""
+    adapter: Adapter | None = None
+    """PEFT adapter details when the repo is an adapter."""
+    base: ScanResult | None = None
+    """The scan of the adapter's base model (memory for inference = base + adapter)."""
+    components: tuple[Component, ...] = ()
+    """The models of a pipeline repo (diffusers); `parameters` and `weights` are their sums."""
     variants: tuple[Variant, ...] = ()
     """Every quant of a multi-quant repo (GGUF), chosen one included; `--file` picks another."""
     fit_matrix: tuple[Any, ...] = ()

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cardscan.errors import ErrorCode, ScanError
@@ -72,7 +72,7 @@ class ScanOptions:
         return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
 
 
-def scan(target: str, options: ScanOptions | None = None, *, session=None) -> ScanResult:
+def scan(target: str, options: ScanOptions | None = None, *, session=None, depth: int = 0) -> ScanResult:
     """Scan one repo id, Hub URL, local folder or weight file. Never raises for a per-repo problem."""
     options = options or ScanOptions()
     started = time.perf_counter()
@@ -82,10 +82,7 @@ def scan(target: str, options: ScanOptions | None = None, *, session=None) -> Sc
         source, repo_id, revision = open_source(target, options, session)
         stats = source.stats
         listing = source.listing()
-        fetched = fetch(source, listing, select_weights(listing, options.file))
-        from cardscan.interpret import interpret  # parsers and estimators load only when a scan runs
-
-        result = interpret(target, fetched, options)
+        result = _scan_listing(source, listing, target, options, session, depth)
     except ScanError as exc:
         result = ScanResult(target, repo_id, revision, None, error=Failure(exc.code.value, exc.message))
     except Exception as exc:
@@ -94,6 +91,28 @@ def scan(target: str, options: ScanOptions | None = None, *, session=None) -> Sc
         )
     io = IOReport(stats.requests, stats.bytes_read, stats.retries, round(time.perf_counter() - started, 4))
     return _with_io(result, io)
+
+
+def _scan_listing(source: Source, listing, target: str, options: ScanOptions, session, depth: int) -> ScanResult:
+    # Parsers, estimators and repo-kind handling load only when a scan runs (CLI start-up stays fast).
+    from cardscan import kinds
+    from cardscan.interpret import interpret
+
+    folders = kinds.pipeline_folders(source, listing) if not options.file else None
+    if folders:
+        return kinds.scan_pipeline(source, listing, folders, target, options)
+    fetched = fetch(source, listing, select_weights(listing, options.file))
+    result = interpret(target, fetched, options)
+    adapter = kinds.adapter_of(fetched, result)
+    if adapter is None:
+        return result
+    result = replace(result, adapter=adapter)
+    if adapter.base_model and depth == 0:
+        # The base is scanned like any repo (same options and connection pool); only one level deep.
+        base = scan(adapter.base_model, replace(options, revision="main", file=None), session=session, depth=1)
+        note = f"PEFT adapter on {adapter.base_model}: inference memory = base model + {adapter.bytes or 0:,} adapter bytes"
+        result = replace(result, base=base, notes=(*result.notes, note))
+    return result
 
 
 def scan_many(
@@ -160,8 +179,6 @@ def parse_target(target: str, revision: str) -> tuple[str, str]:
 
 
 def _with_io(result: ScanResult, io: IOReport) -> ScanResult:
-    from dataclasses import replace
-
     return replace(result, io=io)
 
 

@@ -71,6 +71,10 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
         rows.extend(_memory_rows(r))
     if r.fits:
         rows.append(("fits", _fits_line(r)))
+    if r.adapter is not None:
+        rows.append(("adapter", _adapter_line(r)))
+    if r.components:
+        rows.append(("components", _components(r.components)))
     if r.variants:
         rows.append(("quants", _variants(r.variants)))
     if r.fit_matrix:
@@ -192,6 +196,29 @@ def _fits_line(r: ScanResult) -> Text:
         mark, style = ("✓", "green") if fit.fits else ("✗", "red")
         text.append(f"{fit.gpu.name} {mark}  ", style=style)
     return text
+
+
+def _adapter_line(r: ScanResult) -> str:
+    a = r.adapter
+    targets = ",".join(a.target_modules) or "?"
+    line = f"{a.peft_type or 'PEFT'} r={a.rank} alpha={a.alpha} on {targets} · {count(a.parameters)} params · {human_bytes(a.bytes)}"
+    base = r.base
+    if base is None:
+        return line
+    if base.error is not None:
+        return f"{line}\nbase {a.base_model}: error [{base.error.code}] {base.error.message}"
+    total = base.memory.total_bytes + (a.bytes or 0) if base.memory else None
+    params = count(base.parameters.total) if base.parameters else "?"
+    return f"{line}\nbase {a.base_model}: {params} params; memory with the adapter {human_bytes(total)}"
+
+
+def _components(components) -> Table:
+    grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
+    for name, justify in (("component", "left"), ("class", "left"), ("params", "right"), ("bytes", "right")):
+        grid.add_column(name, justify=justify, no_wrap=True)
+    for c in components:
+        grid.add_row(c.name, c.class_name or "", count(c.parameters), human_bytes(c.bytes))
+    return grid
 
 
 def _variants(variants) -> Table:
