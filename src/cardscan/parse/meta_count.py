@@ -107,6 +107,8 @@ def _count_cached(config_json: str) -> MetaCount | None:
     if config.get("quantization_config"):
         notes.append("quantization_config not applied: logical (unquantized) parameter count")
     buffers = _persistent_buffer_elements(model)
+    if buffers:
+        notes.append(f"{buffers:,} persistent buffer elements (in checkpoints, not parameters) excluded")
     return MetaCount(total, by_module, type(model).__name__, transformers.__version__, tuple(notes), buffers)
 
 
