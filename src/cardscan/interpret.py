@@ -122,6 +122,7 @@ def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Para
             non_parameter_elements=counts.non_parameter_elements,
             mtp=counts.mtp,
             source=_FORMAT_SOURCE.get(fmt, fmt),
+            by_component=_by_component(fetched, counts.total),
         )
     if facts is not None:
         from cardscan.parse.config import estimate_params_from_config
@@ -135,6 +136,32 @@ def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Para
     if card.parameters:
         notes.append(f"no weights and no config.json: parameter count is the {source} claim, not a measurement")
     return Parameters(card.parameters, {}, card.active_parameters, None, 0, 0, source)
+
+
+# Tensor-name prefixes of the parts of a multimodal checkpoint (transformers' LLaVA, Qwen-VL, Gemma 3, Whisper-style
+# layouts); whatever matches none is the language model.
+MODALITY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "vision": ("vision_tower.", "vision_model.", "visual.", "model.vision_tower.", "model.visual.", "vision_encoder.",
+               "model.vision_model.", "image_encoder.", "vpm."),
+    "projector": ("multi_modal_projector.", "model.multi_modal_projector.", "mm_projector.", "model.mm_projector.",
+                  "connector.", "model.connector."),
+    "audio": ("audio_tower.", "model.audio_tower.", "audio_encoder.", "audio_model."),
+}  # fmt: skip
+
+
+def _by_component(fetched: Fetched, total: int) -> dict[str, int]:
+    """Split a multimodal count by part; counted per part with the same rules as the whole."""
+    groups: dict[str, list] = {}
+    for t in (t for h in fetched.headers for t in h.tensors):
+        part = next((k for k, prefixes in MODALITY_PREFIXES.items() if t.name.startswith(prefixes)), "language")
+        groups.setdefault(part, []).append(t)
+    if len(groups) < 2:
+        return {}
+    from cardscan.parse.params import count_parameters
+
+    split = {part: count_parameters(ts, fetched.config).total for part, ts in groups.items()}
+    split["language"] = total - sum(v for k, v in split.items() if k != "language")
+    return split
 
 
 def _active_from_config(facts, total: int | None) -> int | None:

@@ -62,6 +62,8 @@ class Parameters:
     """Parameters of multi-token-prediction layers, reported apart from `total`."""
     source: str
     """header | gguf | torch | config | card | name: where `total` comes from."""
+    by_component: dict[str, int] = field(default_factory=dict)
+    """Multimodal models: parameters of the language model, vision/audio towers and projector (empty otherwise)."""
 
 
 @dataclass(frozen=True)

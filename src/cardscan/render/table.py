@@ -119,6 +119,8 @@ def _params_line(r: ScanResult) -> Text:
         text.append(f"  · {count(p.active)} active per token")
     if p.mtp:
         text.append(f"  · +{count(p.mtp)} MTP (not counted)")
+    if p.by_component:
+        text.append("  · " + ", ".join(f"{k} {count(v)}" for k, v in p.by_component.items()))
     if p.by_dtype and len(p.by_dtype) > 0:
         text.append("  · " + ", ".join(f"{k} {count(v)}" for k, v in p.by_dtype.items()))
     if p.stored_elements and p.total and abs(p.stored_elements - p.total) > 0.01 * p.total:
