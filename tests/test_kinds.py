@@ -22,7 +22,7 @@ def test_diffusers_pipeline_sums_components_and_skips_schedulers():
                 "scheduler": ["diffusers", "PNDMScheduler"],
                 "text_encoder": ["transformers", "CLIPTextModel"],
             }
-        ).encode(),  # fmt: skip
+        ).encode(),
         "unet/config.json": b"{}",
         "unet/diffusion_pytorch_model.safetensors": header_bytes({"conv.weight": ("F16", [320, 4, 3, 3])}),
         "unet/diffusion_pytorch_model.fp16.safetensors": header_bytes({"conv.weight": ("F16", [320, 4, 3, 3])}),
@@ -64,7 +64,7 @@ def test_adapter_details_without_base_lookup():
             {
                 "base_model.model.layers.0.q_proj.lora_A.weight": ("F32", [8, 64]),
                 "base_model.model.layers.0.q_proj.lora_B.weight": ("F32", [64, 8]),
-            }  # fmt: skip
+            }
         ),
     }
     r = run(files)  # depth=1: the base is not scanned here (integration tests cover that over HTTP)
