@@ -187,8 +187,25 @@ def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
     total = " + ".join(parts) + f" = {human_bytes(m.total_bytes)}" + (" per GPU" if m.tp > 1 else "")
     kv = f"{human_bytes(int(m.kv_bytes_per_token))}/token ({human_bytes(int(m.kv_bytes_per_token * 1000))} per 1k tokens)"
     rows = [("memory", head), ("", total), ("kv cache", kv)]
+    if m.host_bytes:
+        rows.append(("", f"host RAM {human_bytes(m.host_bytes)} (layers kept off the GPU)"))
+    if m.kv_budget_bytes is not None:
+        rows.append(("vllm", _vllm_line(m)))
     rows.extend(("", note) for note in m.notes)
     return rows
+
+
+def _vllm_line(m) -> str:
+    """vLLM's own view: the KV budget left after weights, activations and overhead, and what it holds."""
+    parts = [f"KV budget {human_bytes(m.kv_budget_bytes)}"]
+    if m.kv_tokens is not None:
+        parts.append(f"{m.kv_tokens:,} KV tokens")
+    if m.max_concurrency is not None:
+        parts.append(f"max concurrency {m.max_concurrency:.2f}x at {m.context:,} tokens")
+    if m.fits_one_request is False:
+        limit = f"; largest context that fits {m.max_context_fit:,}" if m.max_context_fit else ""
+        parts.append(f"refuses to start at this context{limit}")
+    return " · ".join(parts)
 
 
 def _fits_line(r: ScanResult) -> Text:
