@@ -180,7 +180,7 @@ def test_markdown_escapes_pipes_and_newlines(ok):
     assert_tables_consistent(text)
     assert '&lt;script>alert("x")&lt;/script>\\|x' in text  # raw HTML cannot open
     assert "<script" not in text
-    assert "| Quantization | gptq 4-bit g128 (from config, 4.25 bpw in quantized layers) |" in text
+    assert "| Quantization | GPTQ 4-bit g128 (from config, 4.25 bpw in quantized layers) |" in text
     assert "- ⚠️ a\\|b c" in text
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cardscan.render.units import count, gib, human_bytes
+from cardscan.render.units import capacity_text, count, gib, human_bytes, quant_label, training_text
 from cardscan.result import ScanResult
 
 Row = tuple[str, str]
@@ -57,12 +57,6 @@ def summary_row(r: ScanResult) -> list[str]:
         gib(m.total_bytes) if m is not None else "?",
         "ok",
     ]
-
-
-def quant_label(q) -> str:
-    """`gptq 4-bit g128` from a QuantInfo."""
-    label = q.method + (f" {q.bits:g}-bit" if q.bits else "")
-    return label + (f" g{q.group_size}" if q.group_size else "")
 
 
 def fact_rows(r: ScanResult) -> list[Row]:
@@ -126,29 +120,6 @@ def fit_detail(fit) -> str:
     """One GPU's verdict with the margin: `RTX 4090 24GB: fits, 6.27 GiB free (73% of usable memory)`."""
     verdict = f"fits, {gib(fit.free_bytes)} free" if fit.fits else f"does not fit, {gib(-fit.free_bytes)} short"
     return f"{fit.gpu.name}: {verdict} ({fit.utilization:.0%} of usable memory)"
-
-
-def capacity_text(c) -> str:
-    """Capacity for the chosen GPU; reads attributes by name so an older/newer capacity value still renders."""
-    parts = []
-    for label, attr in (("max context", "max_context"), ("max batch", "max_batch"), ("KV tokens", "kv_tokens")):
-        value = getattr(c, attr, None)
-        if value is not None:
-            parts.append(f"{label} {value:,}")
-    for label, attr in (("cheapest precision", "cheapest_precision"), ("smallest TP", "min_tp")):
-        value = getattr(c, attr, None)
-        if value is not None:
-            parts.append(f"{label} {value}")
-    return " · ".join(parts) or "does not fit"
-
-
-def training_text(t) -> str:
-    """Fine-tuning memory in one line."""
-    return (
-        f"{t.mode}: {gib(t.total_bytes)} (weights {gib(t.weights_bytes)}, gradients {gib(t.gradients_bytes)}, "
-        f"optimizer {gib(t.optimizer_bytes + t.master_weights_bytes)}, "
-        f"activations {gib(t.activations_bytes + t.logits_bytes)}; {count(t.trainable_params)} trainable)"
-    )
 
 
 def _model_rows(m) -> list[Row]:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cardscan.render.units import count, human_bytes
+from cardscan.render.units import capacity_text, count, human_bytes, quant_label, training_text
 from cardscan.result import ScanResult
 
 # GPUs shown in the one-line fit summary when the user names none (a spread of common sizes); JSON lists them all.
@@ -80,9 +80,9 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
     if r.fit_matrix:
         rows.append(("fit matrix", _matrix(r.fit_matrix)))
     if r.capacity is not None:
-        rows.append(("capacity", _capacity_line(r.capacity)))
+        rows.append(("capacity", capacity_text(r.capacity)))
     if r.training is not None:
-        rows.append(("fine-tuning", _training_line(r.training)))
+        rows.append(("fine-tuning", training_text(r.training)))
     if r.weights and r.weights.alternatives:
         alts = ", ".join(f"{a.name} ({a.format}, {human_bytes(a.bytes)})" for a in r.weights.alternatives[:6])
         more = f" +{len(r.weights.alternatives) - 6} more" if len(r.weights.alternatives) > 6 else ""
@@ -139,16 +139,6 @@ def _weights_line(r: ScanResult) -> str:
     if w.files:
         parts.append(f"{len(w.files)} {w.format} file{'s' if len(w.files) > 1 else ''}")
     return " · ".join(parts)
-
-
-def quant_label(q) -> str:
-    """'GPTQ 4-bit g128', 'GGUF Q4_K_M', 'MXFP4'."""
-    file_type = (q.format_details or {}).get("file_type")
-    if file_type:
-        return f"{q.method.upper()} {file_type}"
-    bits = f" {q.bits:g}-bit" if q.bits else ""
-    group = f" g{q.group_size}" if q.group_size and q.group_size > 0 else ""
-    return f"{q.method.upper() if len(q.method) <= 5 else q.method}{bits}{group}"
 
 
 def _card_line(r: ScanResult) -> Text:
@@ -269,27 +259,6 @@ def _matrix(rows) -> Table:
         marks = [Text("✓", style="green") if f.fits else Text("✗", style="red") for f in row.fits]
         grid.add_row(row.precision, *marks)
     return grid
-
-
-def _capacity_line(c) -> str:
-    parts = []
-    for label, attr in (("max context", "max_context"), ("max batch", "max_batch"), ("KV tokens", "kv_tokens")):
-        value = getattr(c, attr, None)
-        if value is not None:
-            parts.append(f"{label} {value:,}")
-    for label, attr in (("cheapest precision", "cheapest_precision"), ("smallest TP", "min_tp")):
-        value = getattr(c, attr, None)
-        if value is not None:
-            parts.append(f"{label} {value}")
-    return " · ".join(parts) or "does not fit"
-
-
-def _training_line(t) -> str:
-    return (
-        f"{t.mode}: total {human_bytes(t.total_bytes)} (weights {human_bytes(t.weights_bytes)}, grads {human_bytes(t.gradients_bytes)}, "
-        f"optimizer {human_bytes(t.optimizer_bytes + t.master_weights_bytes)}, activations {human_bytes(t.activations_bytes + t.logits_bytes)}"
-        f"; {count(t.trainable_params)} trainable)"
-    )
 
 
 def _summary_names() -> set[str]:
