@@ -1,0 +1,120 @@
+"""Integration under faults: the real client's retries against the Hub emulator's knobs (docs/emulator.md).
+
+`scan()` takes no sleep function or retry settings (HubSource and HubConfig do, but ScanOptions does not pass
+them), so retries here really wait: the backoff starts at 0.5 s and a cdn 429 asks for Retry-After 1 s. The
+persistent-5xx test costs the client's whole budget (4 retries: 0.5 + 1 + 2 + 4 s).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from cardscan.scanner import scan, scan_many
+from cardscan.sources.http import READ_CHUNK
+from cardscan.testing.hub import HubEmulator
+from tests.test_integration import APPROVED, CORPUS, LLAMA2, cdn_reads, options
+
+GPT2 = "openai-community/gpt2"
+GPT2_TOTAL = CORPUS[GPT2].total
+HUB_ROOT = Path(__file__).parent / "fixtures" / "hub"
+
+
+def statuses(hub: HubEmulator, origin: str) -> list[int]:
+    return [e.status for e in hub.log if e.origin == origin]
+
+
+def test_cdn_429_with_retry_after_then_success(hub):
+    hub.set_fault(GPT2, fail_429=1, retry_after=1, origin="cdn")
+    r = scan(GPT2, options(hub))
+    assert r.ok and r.parameters.total == GPT2_TOTAL
+    assert r.io.retries == 1
+    assert statuses(hub, "cdn")[0] == 429 and statuses(hub, "cdn")[1:] == [206, 206]
+    # The retry starts again at the hub (a fresh redirect), so the cdn URL is never reused stale.
+    assert [e.status for e in hub.log if "model.safetensors" in e.path and e.origin == "hub"] == [302, 302, 302]
+
+
+def test_hub_429_beyond_the_wait_cap_fails_fast(tmp_path):
+    """A hub 429 carries `RateLimit: r=0;t=<window reset>`; t + 1 s beyond max_total_wait (60 s) → no sleep,
+    an error result `rate_limited` naming the wait. A fresh emulator keeps t near 300 s whatever the session age."""
+    with HubEmulator(HUB_ROOT, cache_dir=tmp_path) as hub:
+        hub.set_fault(GPT2, fail_429=1, origin="hub")
+        r = scan(GPT2, options(hub))
+    assert r.error.code == "rate_limited" and "asks to wait" in r.error.message
+    assert r.io.retries == 0 and len(hub.log) == 1
+
+
+def test_5xx_retried_within_bounds(hub):
+    hub.set_fault(GPT2, fail_5xx=2, status_5xx=502, only="/api/models/")
+    r = scan(GPT2, options(hub))
+    assert r.ok and r.parameters.total == GPT2_TOTAL
+    assert r.io.retries == 2 and statuses(hub, "hub")[:3] == [502, 502, 200]
+
+
+def test_cdn_503_retried(hub):
+    hub.set_fault(GPT2, fail_5xx=1, status_5xx=503, origin="cdn")
+    r = scan(GPT2, options(hub))
+    assert r.ok and r.io.retries == 1 and statuses(hub, "cdn")[0] == 503
+
+
+def test_connection_reset_mid_body_retried_and_token_stays_off_the_cdn(hub):
+    repo = "meta-llama/Llama-2-7b-hf"
+    hub.set_fault(repo, reset_mid_body=1, origin="cdn")
+    r = scan(repo, options(hub, APPROVED))
+    assert r.ok and r.parameters.total == LLAMA2
+    assert r.io.retries == 1
+    cut = [e for e in hub.log if e.origin == "cdn" and e.status == 206 and e.bytes_sent < _span(e.range)]
+    assert len(cut) == 1
+    assert not any(e.authorization_present for e in hub.log if e.origin == "cdn")
+
+
+def test_truncated_weight_body_retried(hub):
+    hub.set_fault(GPT2, truncate_body=1, origin="cdn")
+    r = scan(GPT2, options(hub))
+    assert r.ok and r.parameters.total == GPT2_TOTAL and r.io.retries == 1
+
+
+def test_truncated_small_file_retried(hub):
+    """A config.json cut short is retried, not parsed as broken JSON."""
+    hub.set_fault(GPT2, truncate_body=1, only="config.json")
+    r = scan(GPT2, options(hub))
+    assert r.ok and r.io.retries == 1 and r.warnings == ()
+    assert r.model.architecture == "GPT2LMHeadModel"
+    assert [e.path.endswith("config.json") for e in hub.log].count(True) == 2
+
+
+def test_persistent_5xx_is_an_error_result_and_the_batch_goes_on(hub):
+    broken = "org/no-readme"
+    hub.set_fault(broken, fail_5xx=100, status_5xx=500, only="/api/models/")
+    targets = [GPT2, broken, "org/does-not-exist", "meta-llama/Llama-2-7b-hf", "org/config-only"]
+    results = scan_many(targets, options(hub, ""), workers=5)
+    assert [r.input for r in results] == targets
+    assert [r.error.code if r.error else "ok" for r in results] == ["ok", "network", "not_found", "gated", "ok"]
+    failed = results[1]
+    assert "500" in failed.error.message and failed.io.retries == 4  # HubConfig.max_retries
+    assert sum(1 for e in hub.log if f"/api/models/{broken}/" in e.path) == 5  # 1 try + 4 retries, then stop
+    assert results[0].parameters.total == GPT2_TOTAL
+
+
+def test_server_ignoring_range_costs_a_header_and_one_read_buffer(hub):
+    """The cdn answers 200 with the whole 548 MB file; the client stops after what it asked for. The body is paced
+    (8 KiB pieces, 50 ms apart) so what the emulator logs as sent is what the client let through."""
+    hub.set_fault(GPT2, ignore_range=True, bandwidth=160 << 10, origin="cdn")
+    r = scan(GPT2, options(hub))
+    assert r.ok and r.parameters.total == GPT2_TOTAL
+    (f,) = r.weights.files
+    # An entry is logged with the full planned length and corrected once the server's write fails: wait for that.
+    deadline = time.monotonic() + 10
+    while any(e.bytes_sent == f.bytes for e in cdn_reads(hub)[f.path]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    reads = cdn_reads(hub)[f.path]
+    assert [e.status for e in reads] == [200, 200]
+    for e in reads:
+        assert e.bytes_sent <= f.header_bytes + READ_CHUNK, e
+    assert sum(e.bytes_sent for e in reads) < 4 * (f.header_bytes + READ_CHUNK)  # not the 548 MB file
+
+
+def _span(rng: str | None) -> int:
+    """Bytes a `bytes=a-b` Range asks for."""
+    start, end = rng.removeprefix("bytes=").split("-")
+    return int(end) - int(start) + 1
