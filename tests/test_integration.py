@@ -24,6 +24,8 @@ from cardscan.testing.hub import HubEmulator, LogEntry
 
 ANON = ""  # an empty token is anonymous without falling back to HF_TOKEN or a saved login
 APPROVED = "hf_approved"  # approved for every gated corpus repo
+pytestmark = pytest.mark.integration
+
 PRIVATE_OK = "hf_private_ok"  # allowed to see org/private
 HEADER_SLACK = 4096  # a header may be over-read by at most this much (brief: header + 8 + 4 KiB; 8 is in header_bytes)
 

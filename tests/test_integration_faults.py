@@ -10,10 +10,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from cardscan.scanner import scan, scan_many
 from cardscan.sources.http import READ_CHUNK
 from cardscan.testing.hub import HubEmulator
 from tests.test_integration import APPROVED, CORPUS, LLAMA2, cdn_reads, options
+
+pytestmark = pytest.mark.integration
 
 GPT2 = "openai-community/gpt2"
 GPT2_TOTAL = CORPUS[GPT2].total
