@@ -125,13 +125,7 @@ def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Para
             by_component=_by_component(fetched, counts.total),
         )
     if facts is not None:
-        from cardscan.parse.config import estimate_params_from_config
-
-        total = estimate_params_from_config(facts)
-        notes.append(
-            "no readable weight headers: parameter count estimated from config.json (±1% for standard families)"
-        )
-        return Parameters(total, {}, _active_from_config(facts, total), None, 0, 0, "config")
+        return _config_parameters(facts, fetched.config, notes)
     source = next((e.source for e in card.evidence if e.field == "parameters"), "card")
     if card.parameters:
         notes.append(f"no weights and no config.json: parameter count is the {source} claim, not a measurement")
@@ -162,6 +156,27 @@ def _by_component(fetched: Fetched, total: int) -> dict[str, int]:
     split = {part: count_parameters(ts, fetched.config).total for part, ts in groups.items()}
     split["language"] = total - sum(v for k, v in split.items() if k != "language")
     return split
+
+
+def _config_parameters(facts, config: Mapping | None, notes: list[str]) -> Parameters:
+    """No readable headers: exact from the meta device when torch + transformers are installed, else the formula."""
+    from cardscan.parse.meta_count import meta_parameter_count
+
+    meta = meta_parameter_count(config) if config else None
+    if meta is not None:
+        # Checkpoints store DeepSeek's router bias as a tensor while transformers keeps it as a buffer.
+        total = meta.total + meta.buffer_elements
+        notes.append(
+            f"no readable weight headers: exact parameter count from config.json ({meta.architecture} built on the "
+            f"meta device, transformers {meta.transformers_version})"
+        )
+        notes.extend(meta.notes)
+    else:
+        from cardscan.parse.config import estimate_params_from_config
+
+        total = estimate_params_from_config(facts)
+        notes.append("no readable weight headers: parameter count estimated from config.json (±1% for standard families)")
+    return Parameters(total, {}, _active_from_config(facts, total), None, 0, 0, "config")
 
 
 def _active_from_config(facts, total: int | None) -> int | None:
