@@ -23,9 +23,7 @@ def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult
     config = _effective_config(fetched, notes)
     facts = _arch_facts(config, warnings)
     counts = _count(fetched, config)
-    card = parse_card(
-        fetched.card, listing.repo_id if listing.commit or "/" in listing.repo_id else None, listing.card_data
-    )
+    card = parse_card(fetched.card, listing.repo_id, listing.card_data)  # the name's last part carries hints too
     parameters = _parameters(counts, facts, card, fetched, notes)
     weights = _weights(fetched, counts, parameters)
     quant = counts.quantization if counts else None
