@@ -8,12 +8,16 @@ The emulator (cardscan.testing.hub.HubEmulator over tests/fixtures/hub) runs in 
 from __future__ import annotations
 
 import argparse
+import socket
 import statistics
 import struct
+import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from common import ROOT, machine, machine_line, md_table, ms, write_result
@@ -36,12 +40,24 @@ SHARD_ROWS_MAX = 6  # more shards than this are summed into one row
 
 
 class TimedHub(HubEmulator):
-    """The emulator, with the time each log entry was recorded (after the latency knob's sleep)."""
+    """The emulator, with the time each log entry was recorded (after the latency knob's sleep), and TCP_NODELAY.
+
+    The stock emulator writes headers and body in separate sends without TCP_NODELAY, so on a kept-alive connection
+    Nagle's algorithm meets the client's delayed ACK and every request after the first waits ~40 ms. Real servers
+    do not behave so; `nodelay` (on by default here) sets the option on each accepted socket.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         self._times_lock = threading.Lock()
         self.times: dict[int, float] = {}
+        self.nodelay = True
         super().__init__(*args, **kwargs)
+
+    def start(self) -> TimedHub:
+        super().start()
+        for server in self._servers:
+            server.RequestHandlerClass = _no_delay(server.RequestHandlerClass, self)
+        return self
 
     def record(self, entry: LogEntry) -> int:
         with self._times_lock:
@@ -53,6 +69,18 @@ class TimedHub(HubEmulator):
         with self._times_lock:
             super().reset()
             self.times = {}
+
+
+def _no_delay(handler: type, hub: TimedHub) -> type:
+    """A handler subclass that sets TCP_NODELAY on its connection while `hub.nodelay` is true."""
+
+    class NoDelayHandler(handler):
+        def setup(self) -> None:
+            super().setup()
+            if hub.nodelay:
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    return NoDelayHandler
 
 
 @dataclass(frozen=True)
@@ -219,6 +247,54 @@ def ignore_range_rows(hub: TimedHub) -> list[list[object]]:
     return rows
 
 
+def local_mirror(hub: TimedHub, repo_id: str, folder: Path) -> Path:
+    """A folder of symlinks to the emulator's stored files of `repo_id` (header-only shards): no HTTP at all."""
+    repo = hub.repos[repo_id]
+    target = folder / repo_id.replace("/", "--")
+    for path, entry in repo.tree(repo.commit("main")).items():
+        if entry.stored is not None:
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            (target / path).symlink_to(entry.stored.resolve())
+    return target
+
+
+def client_cpu_row(hub: TimedHub, repo_id: str, folder: Path, repeats: int) -> list[object]:
+    """Time the client alone on a repo's files: whole scan, fetch, interpret, and two per-tensor hot spots."""
+    from cardscan.fetch import _estimate_header, fetch
+    from cardscan.interpret import interpret
+    from cardscan.parse.params import is_buffer
+    from cardscan.scanner import open_source
+    from cardscan.select import select_weights
+
+    path = str(local_mirror(hub, repo_id, folder))
+    walls = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        scan(path)
+        walls.append(time.perf_counter() - start)
+    source, _, _ = open_source(path, ScanOptions())
+    listing = source.listing()
+    selection = select_weights(listing)
+    fetched, t_fetch = _timed(lambda: fetch(source, listing, selection))
+    _, t_interpret = _timed(lambda: interpret(path, fetched, ScanOptions()))
+    index = Future()
+    index.set_result(fetched.index)
+    shards = selection.chosen.files
+    _, t_estimate = _timed(lambda: [_estimate_header(index, s) for s in shards] if fetched.index else None)
+    tensors = [t for h in fetched.headers for t in h.tensors]
+    _, t_buffer = _timed(lambda: [is_buffer(t) for t in tensors])
+    return [
+        repo_id, len(shards), f"{len(tensors):,}", ms(statistics.median(walls)), ms(t_fetch), ms(t_estimate),
+        ms(t_interpret), ms(t_buffer),
+    ]  # fmt: skip
+
+
+def _timed(fn) -> tuple[object, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -244,9 +320,18 @@ def main() -> None:
                 "per_file": {p: {"requests": r, "bytes": b} for p, (r, b) in _zip_counts(run).items()},
                 "client_io": {"requests": run.result.io.requests, "bytes_read": run.result.io.bytes_read},
             }  # fmt: skip
+        hub.nodelay = False
+        stock = {repo: statistics.median(timed_runs(hub, repo, args.repeats, 0.0)[0]) for repo in REPOS}
+        hub.nodelay = True
+        for row in summary:
+            row.insert(11, ms(stock[row[0]]))
+        data["stock_emulator_plain_s"] = stock
         ignored = ignore_range_rows(hub)
+        with tempfile.TemporaryDirectory() as tmp:
+            cpu = [client_cpu_row(hub, repo, Path(tmp), args.repeats) for repo in REPOS]
     data["ignore_range"] = ignored
-    write_result("hub_traffic", report(info, args.repeats, summary, details, ignored, warm), data)
+    data["client_cpu"] = cpu
+    write_result("hub_traffic", report(info, args.repeats, summary, details, ignored, warm, cpu), data)
 
 
 def _zip_counts(run: Run) -> dict[str, tuple[int, int]]:
@@ -256,17 +341,18 @@ def _zip_counts(run: Run) -> dict[str, tuple[int, int]]:
 
 SUMMARY_HEADERS = [
     "repo", "requests", "api", "resolve (hub)", "cdn", "bytes all", "bytes files", "minimum", "files/min", "depth",
-    "wall 0 ms", f"wall {ms(LATENCY_S)}/req", f"depth × {ms(LATENCY_S)}",
+    "wall 0 ms", "wall 0 ms, stock emulator", f"wall {ms(LATENCY_S)}/req", f"depth × {ms(LATENCY_S)}",
 ]  # fmt: skip
 
 
-def report(info, repeats, summary, details, ignored, warm) -> str:
+def report(info, repeats, summary, details, ignored, warm, cpu) -> str:
     lines = [
         "# Hub traffic (emulator)",
         "",
         machine_line(info),
         f"Emulator and client share this process (and its GIL) on 127.0.0.1. Wall times: median of {repeats} "
-        f"`scan()` calls after an untimed warm-up per repo (DeepSeek-V3's warm-up, which generates its shards, took "
+        f"`scan()` calls after an untimed warm-up per repo, with TCP_NODELAY set on the emulator's sockets "
+        "('stock emulator' column: without it, see `TimedHub`) (DeepSeek-V3's warm-up, which generates its shards, took "
         f"{warm['deepseek-ai/DeepSeek-V3']:.1f} s). Bytes are what the emulator wrote (`LogEntry.bytes_sent`, bodies "
         "only, API answers included in 'all'). The minimum is config + README + index (when read) whole, plus 8+N "
         f"of every shard read. Depth is counted from log timestamps in the {ms(LATENCY_S)}-latency run: requests "
@@ -291,6 +377,17 @@ def report(info, repeats, summary, details, ignored, warm) -> str:
         "`client bytes` is `ScanResult.io.bytes_read`.",
         "",
         md_table(["repo", "requests", "bytes sent", "client bytes", "wall", "outcome"], ignored),
+        "",
+        "## Client CPU alone (the same stored files as a local folder, no HTTP)",
+        "",
+        f"`scan()` median of {repeats}; then one `fetch()` and one `interpret()` timed apart, and two per-tensor "
+        "hot spots timed on their own: `fetch._estimate_header` for every shard (each call walks the whole index "
+        "`weight_map`) and `parse.params.is_buffer` over every tensor (called twice per scan: by "
+        "`count_parameters` and `interpret._buffer_bytes`).",
+        "",
+        md_table(
+            ["repo", "shards", "tensors", "scan", "fetch", "Σ _estimate_header", "interpret", "is_buffer × all"], cpu
+        ),
     ]
     return "\n".join(lines)
 
