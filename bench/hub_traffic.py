@@ -260,7 +260,7 @@ def local_mirror(hub: TimedHub, repo_id: str, folder: Path) -> Path:
 
 def client_cpu_row(hub: TimedHub, repo_id: str, folder: Path, repeats: int) -> list[object]:
     """Time the client alone on a repo's files: whole scan, fetch, interpret, and two per-tensor hot spots."""
-    from cardscan.fetch import _estimate_header, fetch
+    from cardscan.fetch import _estimate_header, fetch, shard_index
     from cardscan.interpret import interpret
     from cardscan.parse.params import is_buffer
     from cardscan.scanner import open_source
@@ -278,9 +278,12 @@ def client_cpu_row(hub: TimedHub, repo_id: str, folder: Path, repeats: int) -> l
     fetched, t_fetch = _timed(lambda: fetch(source, listing, selection))
     _, t_interpret = _timed(lambda: interpret(path, fetched, ScanOptions()))
     index = Future()
-    index.set_result(fetched.index)
+    index.set_result(shard_index(fetched.index) if fetched.index else None)
+    sizes = {f.path: f.size for f in listing.files}
     shards = selection.chosen.files
-    _, t_estimate = _timed(lambda: [_estimate_header(index, s) for s in shards] if fetched.index else None)
+    _, t_estimate = _timed(
+        lambda: [_estimate_header(index, s, sizes.get(s)) for s in shards] if fetched.index else None
+    )
     tensors = [t for h in fetched.headers for t in h.tensors]
     _, t_buffer = _timed(lambda: [is_buffer(t) for t in tensors])
     return [

@@ -173,7 +173,9 @@ def _config_parameters(facts, config: Mapping | None, notes: list[str]) -> Param
         from cardscan.parse.config import estimate_params_from_config
 
         total = estimate_params_from_config(facts)
-        notes.append("no readable weight headers: parameter count estimated from config.json (±1% for standard families)")
+        notes.append(
+            "no readable weight headers: parameter count estimated from config.json (±1% for standard families)"
+        )
     return Parameters(total, {}, _active_from_config(facts, total), None, 0, 0, "config")
 
 
@@ -193,16 +195,10 @@ def _weights(fetched: Fetched, counts, parameters: Parameters) -> Weights:
     )
     # Buffers (gpt2's causal masks) are stored but never loaded as weights; without parsed tensors (legacy
     # pickles) the files' size is the best figure there is.
-    stored = counts.stored_bytes - _buffer_bytes(fetched) if counts else (chosen.bytes if chosen else None)
+    stored = counts.stored_bytes - counts.non_parameter_bytes if counts else (chosen.bytes if chosen else None)
     bpw = round(stored * 8 / parameters.total, 3) if stored and parameters.total else None
     alternatives = tuple(Alternative(s.name, s.format, len(s.files), s.bytes) for s in fetched.selection.alternatives)
     return Weights(stored, bpw, chosen.format if chosen else None, files, alternatives)
-
-
-def _buffer_bytes(fetched: Fetched) -> int:
-    from cardscan.parse.params import is_buffer
-
-    return sum(t.nbytes for h in fetched.headers for t in h.tensors if is_buffer(t))
 
 
 def _model_facts(facts, config: Mapping | None) -> ModelFacts | None:

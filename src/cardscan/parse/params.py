@@ -31,6 +31,8 @@ class ParameterCount:
     """Elements of stored buffers (attention masks, inv_freq, position_ids, BatchNorm counters…)."""
     non_parameter_tensors: tuple[str, ...]
     """A few buffer names, as examples."""
+    non_parameter_bytes: int
+    """Stored bytes of those buffers (engines never load them as weights)."""
     aux_bytes: int
     """Bytes of quantization auxiliaries (scales, zeros, g_idx, absmax…), 0 params."""
     active: int | None
@@ -90,8 +92,19 @@ def _lookup(config: Mapping, keys: tuple[str, ...]):
     return None
 
 
+# Last name components that any BUFFER_PATTERNS entry can match: a set lookup spares most tensors the regexes
+# (DeepSeek-V3 has 92k tensors).
+_BUFFER_LEAVES = frozenset(
+    {"bias", "masked_bias", "causal_mask", "inv_freq", "original_inv_freq", "position_ids", "token_type_ids",
+     "num_batches_tracked", "running_mean", "running_var", "relative_position_index"}
+)  # fmt: skip
+
+
 def is_buffer(t: TensorInfo) -> bool:
     """Whether a stored tensor is a buffer rather than a parameter."""
+    leaf = t.name.rsplit(".", 1)[-1]
+    if leaf not in _BUFFER_LEAVES and t.name != "rope_freqs.weight":
+        return False
     return any(p.search(t.name) and len(t.shape) >= rank for p, rank in BUFFER_PATTERNS)
 
 
@@ -191,6 +204,7 @@ def count_parameters(
         stored_bytes=sum(t.nbytes for t in tensors),
         non_parameter_elements=sum(t.numel for t in buffers),
         non_parameter_tensors=tuple(t.name for t in buffers[:5]),
+        non_parameter_bytes=sum(t.nbytes for t in buffers),
         aux_bytes=sum(t.nbytes for t in kept if roles[t.name].kind == "aux"),
         active=active,
         mtp=mtp,
