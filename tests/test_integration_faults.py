@@ -1,8 +1,7 @@
 """Integration under faults: the real client's retries against the Hub emulator's knobs (docs/emulator.md).
 
-`scan()` takes no sleep function or retry settings (HubSource and HubConfig do, but ScanOptions does not pass
-them), so retries here really wait: the backoff starts at 0.5 s and a cdn 429 asks for Retry-After 1 s. The
-persistent-5xx test costs the client's whole budget (4 retries: 0.5 + 1 + 2 + 4 s).
+Retries here really wait (no sleep is injected below `scan()`): the backoff starts at 0.5 s and a cdn 429 asks
+for Retry-After 1 s. The persistent-5xx test sets `ScanOptions.retries=2` to keep its budget to 0.5 + 1 s.
 """
 
 from __future__ import annotations
@@ -91,12 +90,12 @@ def test_persistent_5xx_is_an_error_result_and_the_batch_goes_on(hub):
     broken = "org/no-readme"
     hub.set_fault(broken, fail_5xx=100, status_5xx=500, only="/api/models/")
     targets = [GPT2, broken, "org/does-not-exist", "meta-llama/Llama-2-7b-hf", "org/config-only"]
-    results = scan_many(targets, options(hub, ""), workers=5)
+    results = scan_many(targets, options(hub, "", retries=2), workers=5)
     assert [r.input for r in results] == targets
     assert [r.error.code if r.error else "ok" for r in results] == ["ok", "network", "not_found", "gated", "ok"]
     failed = results[1]
-    assert "500" in failed.error.message and failed.io.retries == 4  # HubConfig.max_retries
-    assert sum(1 for e in hub.log if f"/api/models/{broken}/" in e.path) == 5  # 1 try + 4 retries, then stop
+    assert "500" in failed.error.message and failed.io.retries == 2  # ScanOptions.retries
+    assert sum(1 for e in hub.log if f"/api/models/{broken}/" in e.path) == 3  # 1 try + 2 retries, then stop
     assert results[0].parameters.total == GPT2_TOTAL
 
 

@@ -99,6 +99,8 @@ def main(
         typer.Option("--output", "-o", help="Write to this file instead of stdout."),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Repos scanned at once in a batch.")] = 8,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a Hub connection or read.")] = 10.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failed Hub request.")] = 4,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -117,7 +119,7 @@ def main(
     options = ScanOptions(
         revision=revision, token=token, offline=True if offline else None, file=file, context=context, batch=batch,
         kv_dtype=kv_dtype, engine=engine.value, gpu=gpu, gpu_util=gpu_util, tp=tp, gpu_layers=gpu_layers,
-        mode=mode.value, lora_rank=lora_rank, optimizer=optimizer, seq_len=seq_len,
+        mode=mode.value, lora_rank=lora_rank, optimizer=optimizer, seq_len=seq_len, timeout=timeout, retries=retries,
     )  # fmt: skip
     if gpu is not None:
         _check_gpu(gpu)

@@ -64,6 +64,10 @@ class ScanOptions:
     """Training sequence length."""
     gradient_checkpointing: bool = True
     """Recompute activations in the backward pass (training modes)."""
+    timeout: float = 10.0
+    """Seconds to wait for a Hub connection or a read before retrying."""
+    retries: int = 4
+    """Retries after a failed Hub request (429, 5xx, reset, timeout), with backoff honouring Retry-After."""
 
     def is_offline(self) -> bool:
         """--offline, else HF_HUB_OFFLINE."""
@@ -162,7 +166,11 @@ def open_source(target: str, options: ScanOptions, session=None) -> tuple[Source
         return cache_source(repo_id, revision), repo_id, revision
     from cardscan.sources.hub import HubConfig, HubSource
 
-    config = HubConfig.from_env(token=options.token, endpoint=options.endpoint)
+    config = replace(
+        HubConfig.from_env(token=options.token, endpoint=options.endpoint),
+        timeout=options.timeout,
+        max_retries=options.retries,
+    )
     return HubSource(repo_id, revision, session=session, config=config), repo_id, revision
 
 
