@@ -71,3 +71,24 @@ def test_adapter_details_without_base_lookup():
     assert r.adapter.rank == 8 and r.adapter.target_modules == ("q_proj",)
     assert r.adapter.parameters == 1024 and r.adapter.base_model == "org/base"
     assert r.base is None
+
+
+def test_sentence_transformers_modules_are_added_not_alternatives():
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+    ]
+    files = {
+        "modules.json": json.dumps(modules).encode(),
+        "config.json": json.dumps({"model_type": "bert", "architectures": ["BertModel"]}).encode(),
+        "model.safetensors": header_bytes({"embeddings.word_embeddings.weight": ("F32", [100, 8])}),
+        "1_Pooling/config.json": b"{}",
+        "2_Dense/config.json": b"{}",
+        "2_Dense/model.safetensors": header_bytes({"linear.weight": ("F32", [4, 8])}),
+    }
+    r = run(files)
+    assert r.parameters.total == 800 + 32
+    assert [c.name for c in r.components] == ["transformer", "2_Dense"]
+    assert r.weights.alternatives == ()
+    assert r.weights.bytes == (800 + 32) * 4

@@ -80,8 +80,8 @@ class Fetched:
     """README.md bytes."""
     index: dict | None
     """The shard index, parsed."""
-    side_files: dict[str, dict]
-    """Other small JSON files that were present (quantize_config.json, adapter_config.json, …)."""
+    side_files: dict[str, dict | list]
+    """Other small JSON files that were present (quantize_config.json, adapter_config.json, modules.json…)."""
     headers: tuple[FileHeader, ...]
     """One per chosen weight file, in shard order."""
     warnings: tuple[str, ...] = ()
@@ -99,7 +99,8 @@ def fetch(source: Source, listing: Listing, selection: Selection, *, max_header:
         config_f = pool.submit(_read_json, source, "config.json") if "config.json" in present else None
         card_name = next((c for c in CARD_FILES if c in present), None)
         card_f = pool.submit(source.read_file, card_name) if card_name else None
-        side_f = {name: pool.submit(_read_json, source, name) for name in SIDE_FILES if name in present}
+        # Side files are objects, except sentence-transformers' modules.json (a list).
+        side_f = {name: pool.submit(_read_json, source, name, (dict, list)) for name in SIDE_FILES if name in present}
         header_fs = [
             pool.submit(_read_header, source, listing, path, chosen.format, index_f, max_header)
             for path in (chosen.files if chosen else ())
@@ -126,7 +127,7 @@ def _optional(future: Future | None, name: str, warnings: list[str]):
         raise
 
 
-def _read_json(source: Source, path: str) -> dict | None:
+def _read_json(source: Source, path: str, shapes: tuple[type, ...] = (dict,)) -> dict | list | None:
     data = source.read_file(path)
     if data is None:
         return None
@@ -134,8 +135,8 @@ def _read_json(source: Source, path: str) -> dict | None:
         value = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScanError(ErrorCode.MALFORMED, f"not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise ScanError(ErrorCode.MALFORMED, "not a JSON object")
+    if not isinstance(value, shapes):
+        raise ScanError(ErrorCode.MALFORMED, "not a JSON object" if shapes == (dict,) else "unexpected JSON shape")
     return value
 
 

@@ -13,6 +13,7 @@ from cardscan.sources.base import Chunk, Listing, Source
 
 ADAPTER_CONFIG = "adapter_config.json"
 PIPELINE_INDEX = "model_index.json"
+SENTENCE_MODULES = "modules.json"
 
 
 def adapter_of(fetched: Fetched, result: ScanResult) -> Adapter | None:
@@ -89,7 +90,51 @@ def scan_pipeline(source: Source, listing: Listing, folders: dict[str, str | Non
             continue  # schedulers, tokenizers, feature extractors
         part = interpret(f"{target}/{name}", fetch(sub, sub_listing, selection), options)
         components.append(_component(name, class_name, part))
-    return _summed(top, tuple(components))
+    note = f"diffusers pipeline: {len(components)} components summed; memory = weights + runtime (no KV cache)"
+    return _summed(top, tuple(components), note)
+
+
+def add_sentence_modules(source: Source, fetched: Fetched, result: ScanResult, target: str, options) -> ScanResult:
+    """sentence-transformers: the transformer at the top, plus weighted modules in subfolders (`2_Dense`)."""
+    from cardscan.interpret import interpret
+
+    modules = fetched.side_files.get(SENTENCE_MODULES)
+    if not isinstance(modules, list) or result.parameters is None:
+        return result
+    parts = [Component("transformer", "Transformer", result.parameters.total, result.weights.bytes,
+                       dict(result.parameters.by_dtype))]  # fmt: skip
+    for module in modules:
+        folder = module.get("path") if isinstance(module, dict) else None
+        if not folder:
+            continue
+        sub = SubSource(source, folder)
+        sub_listing = sub.listing()
+        selection = select_weights(sub_listing)
+        if selection.chosen is not None:  # Pooling and Normalize modules have no weights
+            part = interpret(f"{target}/{folder}", fetch(sub, sub_listing, selection), options)
+            parts.append(_component(folder, str(module.get("type", "")).rsplit(".", 1)[-1] or None, part))
+    if len(parts) == 1:
+        return result
+    extra = parts[1:]
+    folders = tuple(c.name + "/" for c in extra)
+    p, w = result.parameters, result.weights
+    by_dtype = dict(p.by_dtype)
+    for c in extra:
+        for dtype, n in c.by_dtype.items():
+            by_dtype[dtype] = by_dtype.get(dtype, 0) + n
+    total = p.total + sum(c.parameters or 0 for c in extra)
+    stored = (w.bytes or 0) + sum(c.bytes or 0 for c in extra)
+    note = (
+        f"sentence-transformers: {len(extra)} module(s) with weights added; the memory estimate covers the transformer"
+    )
+    return replace(
+        result,
+        parameters=replace(p, total=total, by_dtype=by_dtype),
+        weights=replace(w, bytes=stored, bits_per_weight=round(stored * 8 / total, 3) if total else None,
+                        alternatives=tuple(a for a in w.alternatives if not a.name.startswith(folders))),
+        components=tuple(parts),
+        notes=(*result.notes, note),
+    )  # fmt: skip
 
 
 def _component(name: str, class_name: str | None, part: ScanResult) -> Component:
@@ -104,7 +149,7 @@ def _component(name: str, class_name: str | None, part: ScanResult) -> Component
     )
 
 
-def _summed(top: ScanResult, components: tuple[Component, ...]) -> ScanResult:
+def _summed(top: ScanResult, components: tuple[Component, ...], note: str) -> ScanResult:
     total = sum(c.parameters or 0 for c in components)
     stored = sum(c.bytes or 0 for c in components)
     by_dtype: dict[str, int] = {}
@@ -113,5 +158,4 @@ def _summed(top: ScanResult, components: tuple[Component, ...]) -> ScanResult:
             by_dtype[dtype] = by_dtype.get(dtype, 0) + n
     parameters = Parameters(total, by_dtype, None, None, 0, 0, "header")
     weights = Weights(stored, round(stored * 8 / total, 3) if total else None, "safetensors", (), ())
-    note = f"diffusers pipeline: {len(components)} components summed; memory = weights + runtime (no KV cache)"
     return replace(top, parameters=parameters, weights=weights, components=components, notes=(*top.notes, note))

@@ -106,7 +106,7 @@ def _scan_listing(source: Source, listing, target: str, options: ScanOptions, se
     if folders:
         return kinds.scan_pipeline(source, listing, folders, target, options)
     fetched = fetch(source, listing, select_weights(listing, options.file))
-    result = interpret(target, fetched, options)
+    result = kinds.add_sentence_modules(source, fetched, interpret(target, fetched, options), target, options)
     adapter = kinds.adapter_of(fetched, result)
     if adapter is None:
         return result
