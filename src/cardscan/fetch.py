@@ -185,7 +185,8 @@ def _estimate_header(index_f: Future, path: str, size: int | None) -> int:
     names = index.names_by_file.get(path.rsplit("/", 1)[-1], ()) if index else ()
     if not names:
         return PROBE_BYTES - LENGTH_PREFIX
-    offset_digits = len(str(size)) - 0.2 if size else 10  # most offsets are about as long as the shard size
+    # Most offsets are about as long as the shard size; a header-only copy (a few KB) says nothing, assume GB shards.
+    offset_digits = len(str(size)) - 0.2 if size and size > 1 << 24 else 10
     fixed = ENTRY_FIXED + 2 * offset_digits
     total = sum(len(n) + fixed + (SHAPE_CHARS_1D if n.endswith(_SMALL_SHAPE) else SHAPE_CHARS_2D) for n in names)
     return int(total + HEADER_SLACK + SLACK_PER_ENTRY * len(names))
