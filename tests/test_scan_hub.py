@@ -108,3 +108,23 @@ def test_config_only_repo_falls_back_to_config_count():
     r = scan(REPO, options())
     assert r.ok and r.parameters.source == "config"
     assert any("from config.json" in n for n in r.notes)  # meta-device exact or the formula
+
+
+@responses.activate
+def test_prepare_resolves_the_cdn_hop_ahead_and_the_read_goes_straight_there():
+    from cardscan.sources.hub import HubConfig, HubSource
+
+    info = {"id": REPO, "sha": SHA, "siblings": [{"rfilename": "model.safetensors", "size": 100}]}
+    responses.get(re.compile(rf"{HUB}/api/models/{REPO}/revision/main.*"), json=info)
+    cdn = "https://cdn.test/blob/abc"
+    responses.get(f"{HUB}/{REPO}/resolve/{SHA}/model.safetensors", status=302, headers={"Location": cdn})
+    responses.get(cdn, status=206, body=b"0123456789", headers={"Content-Range": "bytes 0-9/100"})
+    src = HubSource(REPO, config=HubConfig(endpoint=HUB, token="hf_secret"))
+    src.listing()
+    src.prepare("model.safetensors")
+    chunk = src.read_range("model.safetensors", 0, 10)
+    assert chunk.data == b"0123456789" and chunk.total == 100
+    urls = [c.request.url for c in responses.calls]
+    assert urls.count(f"{HUB}/{REPO}/resolve/{SHA}/model.safetensors") == 1  # the hop was not repeated
+    (cdn_call,) = [c for c in responses.calls if c.request.url == cdn]
+    assert "Authorization" not in cdn_call.request.headers and cdn_call.request.headers["Range"] == "bytes=0-9"

@@ -157,6 +157,9 @@ def _read_header(
 def _read_safetensors(
     source: Source, path: str, size: int | None, index_f: Future | None, max_header: int
 ) -> FileHeader:
+    prepare = getattr(source, "prepare", None)  # the Hub resolves its CDN hop while the index is still in flight
+    if index_f is not None and prepare is not None and not index_f.done():
+        prepare(path)
     first = LENGTH_PREFIX + _estimate_header(index_f, path, size) if index_f else PROBE_BYTES
     if size is not None:
         first = min(first, size)

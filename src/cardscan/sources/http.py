@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -122,6 +123,24 @@ class Transport:
     max_total_wait: float = 60.0
     user_agent: str = "cardscan"
     sleep: Callable[[float], None] = time.sleep
+    _located: dict[str, str] = field(default_factory=dict, repr=False)
+    """Hub URL → the other-origin URL it redirects to, learnt ahead by `locate` and used once."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def locate(self, url: str, headers: Mapping[str, str], *, token: str | None) -> None:
+        """Learn where `url` redirects (the Hub's 302 to its CDN) without reading the target, so the later GET
+        goes straight there: the hop then overlaps other reads instead of adding a round trip. Best effort."""
+        try:
+            resp = self._send(url, headers, token)
+        except (requests.ConnectionError, requests.Timeout):
+            return
+        location = resp.headers.get("Location")
+        self._discard(resp)
+        if resp.status_code in REDIRECT_STATUSES and location:
+            target = urljoin(url, location)
+            if origin(target) != origin(url):  # same-origin hops keep their auth: let _follow handle them
+                with self._lock:
+                    self._located[url] = target
 
     def get(self, url: str, headers: Mapping[str, str], *, token: str | None, limit: int) -> Reply:
         """GET with retries; returns any non-retryable reply, raises ScanError when tries run out."""
@@ -153,6 +172,13 @@ class Transport:
 
     def _follow(self, url: str, headers: Mapping[str, str], token: str | None, limit: int) -> Reply:
         """Send the request and follow up to MAX_REDIRECTS hops, keeping `Authorization` only on one origin."""
+        with self._lock:
+            located = self._located.pop(url, None)
+        if located is not None:
+            resp = self._send(located, headers, None)  # another origin: never with the token
+            if resp.status_code < 400 and resp.status_code not in REDIRECT_STATUSES:
+                return self._read(resp, limit)
+            self._discard(resp)  # an expired or odd location: resolve again from the Hub
         keep_auth = token is not None
         seen = {url}
         for _ in range(MAX_REDIRECTS + 1):

@@ -138,6 +138,10 @@ class HubSource:
             return self._whole(reply, path, start, end)
         raise ScanError(ErrorCode.NETWORK, f"unexpected HTTP {reply.status} reading {path} of {self.repo_id}")
 
+    def prepare(self, path: str) -> None:
+        """Resolve `path`'s CDN location now (while other reads are in flight), so its read costs one hop."""
+        self._http.locate(self._resolve_url(path), {"Accept-Encoding": "identity"}, token=self.config.token)
+
     def read_file(self, path: str, max_bytes: int = 16 << 20) -> bytes | None:
         """A small whole file, or None when the Hub says the entry does not exist."""
         try:
