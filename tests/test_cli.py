@@ -71,3 +71,17 @@ def test_output_file(tmp_path, fmt):
     out = tmp_path / f"out.{fmt}"
     result = invoke(EXAMPLE, "--format", fmt, "-o", str(out))
     assert result.exit_code == 0 and out.read_text()
+
+
+def test_optimizer_choices_match_the_training_table():
+    from cardscan.cli import Optimizer
+    from cardscan.estimate.training import OPTIMIZERS
+
+    assert {o.value for o in Optimizer} == set(OPTIMIZERS)
+
+
+def test_fine_tuning_with_zero_sharding_is_smaller_per_gpu():
+    one = json.loads(invoke(EXAMPLE, "--mode", "full", "--format", "json").output)[0]["training"]
+    eight = json.loads(invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--gpus", "8", "--format", "json").output)
+    assert eight[0]["training"]["total_bytes"] < one["total_bytes"] / 4
+    assert invoke(EXAMPLE, "--mode", "lora", "--optimizer", "bogus").exit_code == 2

@@ -35,6 +35,16 @@ class Engine(str, Enum):
     transformers = "transformers"
 
 
+class Optimizer(str, Enum):
+    """Keys of cardscan.estimate.training.OPTIMIZERS (a test keeps them in step)."""
+
+    adamw = "adamw"
+    adamw_fp32_grads = "adamw_fp32_grads"
+    adamw_8bit = "adamw_8bit"
+    sgd = "sgd"
+    lion = "lion"
+
+
 class Mode(str, Enum):
     inference = "inference"
     full = "full"
@@ -91,8 +101,13 @@ def main(
     ] = None,
     mode: Annotated[Mode, typer.Option(help="inference, or a fine-tuning mode: full, lora, qlora.")] = Mode.inference,
     lora_rank: Annotated[int, typer.Option(min=1, help="LoRA rank (lora, qlora).")] = 16,
-    optimizer: Annotated[str, typer.Option(help="adamw|adamw_fp32_grads|adamw_8bit|sgd|lion.")] = "adamw",
+    optimizer: Annotated[Optimizer, typer.Option(help="Optimizer for fine-tuning modes.")] = Optimizer.adamw,
     seq_len: Annotated[int, typer.Option(min=1, help="Training sequence length.")] = 2048,
+    zero: Annotated[int, typer.Option(min=0, max=3, help="DeepSpeed ZeRO stage for training modes.")] = 0,
+    gpus: Annotated[int, typer.Option(min=1, help="Data-parallel GPUs that ZeRO shards over.")] = 1,
+    no_checkpointing: Annotated[
+        bool, typer.Option("--no-checkpointing", help="Training without gradient checkpointing.")
+    ] = False,
     output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     output: Annotated[
         Optional[Path],  # noqa: UP045
@@ -119,7 +134,8 @@ def main(
     options = ScanOptions(
         revision=revision, token=token, offline=True if offline else None, file=file, context=context, batch=batch,
         kv_dtype=kv_dtype, engine=engine.value, gpu=gpu, gpu_util=gpu_util, tp=tp, gpu_layers=gpu_layers,
-        mode=mode.value, lora_rank=lora_rank, optimizer=optimizer, seq_len=seq_len, timeout=timeout, retries=retries,
+        mode=mode.value, lora_rank=lora_rank, optimizer=optimizer.value, seq_len=seq_len, timeout=timeout, retries=retries,
+        zero_stage=zero, num_gpus=gpus, gradient_checkpointing=not no_checkpointing,
     )  # fmt: skip
     if gpu is not None:
         _check_gpu(gpu)

@@ -64,6 +64,10 @@ class ScanOptions:
     """Training sequence length."""
     gradient_checkpointing: bool = True
     """Recompute activations in the backward pass (training modes)."""
+    zero_stage: int = 0
+    """DeepSpeed ZeRO stage (0–3) for training modes: optimizer, gradients, weights sharded over `num_gpus`."""
+    num_gpus: int = 1
+    """Data-parallel GPUs for ZeRO sharding."""
     timeout: float = 10.0
     """Seconds to wait for a Hub connection or a read before retrying."""
     retries: int = 4

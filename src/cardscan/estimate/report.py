@@ -128,6 +128,7 @@ def _training(result: ScanResult, facts, options, params: int):
     opts = TrainOptions(
         mode=options.mode, optimizer=options.optimizer, lora_rank=options.lora_rank, seq_len=options.seq_len,
         micro_batch=options.batch, gradient_checkpointing=options.gradient_checkpointing,
+        zero_stage=options.zero_stage, num_gpus=options.num_gpus,
     )  # fmt: skip
     base = result.weights.bytes if result.weights and result.weights.bytes else None
     return estimate_training(dims, opts, base_weight_bytes=base)
