@@ -150,6 +150,8 @@ def _card_line(r: ScanResult) -> Text:
         claims.append(count(card.parameters))
     if card.active_parameters:
         claims.append(f"{count(card.active_parameters)} active")
+    if card.experts and card.expert_size:
+        claims.append(f"{card.experts}x{count(card.expert_size)} experts")
     if card.quantization:
         q = card.quantization
         claims.append(" ".join(p for p in (q.method, f"{q.bits:g}-bit" if q.bits else "") if p) or "quantized")
