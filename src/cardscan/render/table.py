@@ -147,11 +147,11 @@ def _card_line(r: ScanResult) -> Text:
         return Text("no model card", style="dim")
     claims = []
     if card.parameters:
-        claims.append(count(card.parameters))
+        claims.append(count(card.parameters, label=True))
     if card.active_parameters:
-        claims.append(f"{count(card.active_parameters)} active")
+        claims.append(f"{count(card.active_parameters, label=True)} active")
     if card.experts and card.expert_size:
-        claims.append(f"{card.experts}x{count(card.expert_size)} experts")
+        claims.append(f"{card.experts}x{count(card.expert_size, label=True)} experts")
     if card.quantization:
         q = card.quantization
         claims.append(" ".join(p for p in (q.method, f"{q.bits:g}-bit" if q.bits else "") if p) or "quantized")

@@ -23,13 +23,14 @@ def gib(n: int | float | None) -> str:
     return "?" if n is None else f"{n / (1 << 30):.2f} GiB"
 
 
-def count(n: int | None) -> str:
-    """6738415616 → '6.74B'."""
+def count(n: int | None, *, label: bool = False) -> str:
+    """6738415616 → '6.74B'; with `label` (a card's rounded claim) 7000000000 → '7B'."""
     if n is None:
         return "?"
     for unit, size in _COUNT_UNITS:
         if abs(n) >= size:
-            return f"{n / size:.2f}{unit}"
+            text = f"{n / size:.2f}"
+            return (text.rstrip("0").rstrip(".") if label else text) + unit
     return str(n)
 
 
