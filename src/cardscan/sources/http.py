@@ -124,7 +124,7 @@ class Transport:
     user_agent: str = "cardscan"
     sleep: Callable[[float], None] = time.sleep
     _located: dict[str, str] = field(default_factory=dict, repr=False)
-    """Hub URL → the other-origin URL it redirects to, learnt ahead by `locate` and used once."""
+    """Hub URL → the other-origin URL it redirects to (learnt by `locate` or a first read), reused by later reads."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def locate(self, url: str, headers: Mapping[str, str], *, token: str | None) -> None:
@@ -173,12 +173,15 @@ class Transport:
     def _follow(self, url: str, headers: Mapping[str, str], token: str | None, limit: int) -> Reply:
         """Send the request and follow up to MAX_REDIRECTS hops, keeping `Authorization` only on one origin."""
         with self._lock:
-            located = self._located.pop(url, None)
+            located = self._located.get(url)
         if located is not None:
             resp = self._send(located, headers, None)  # another origin: never with the token
             if resp.status_code < 400 and resp.status_code not in REDIRECT_STATUSES:
                 return self._read(resp, limit)
             self._discard(resp)  # an expired or odd location: resolve again from the Hub
+            with self._lock:
+                self._located.pop(url, None)
+        first = url
         keep_auth = token is not None
         seen = {url}
         for _ in range(MAX_REDIRECTS + 1):
@@ -190,6 +193,9 @@ class Transport:
             target = urljoin(url, location)
             # A token must never reach a CDN or any other origin (hub-protocol.md §4).
             keep_auth = keep_auth and origin(target) == origin(url)
+            if origin(target) != origin(first):
+                with self._lock:
+                    self._located[first] = target  # the next read of this file skips the Hub hop
             if target in seen:
                 raise ScanError(ErrorCode.NETWORK, f"redirect loop at {_short(target)}")
             seen.add(target)
