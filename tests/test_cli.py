@@ -85,3 +85,16 @@ def test_fine_tuning_with_zero_sharding_is_smaller_per_gpu():
     eight = json.loads(invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--gpus", "8", "--format", "json").output)
     assert eight[0]["training"]["total_bytes"] < one["total_bytes"] / 4
     assert invoke(EXAMPLE, "--mode", "lora", "--optimizer", "bogus").exit_code == 2
+
+
+def test_ctrl_c_keeps_finished_results():
+    from cardscan.scanner import Interrupted, scan_many
+
+    def stop(index, result):
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as info:
+        scan_many([EXAMPLE, EXAMPLE, EXAMPLE], workers=1, on_result=stop)
+    codes = [r.error.code if r.error else "ok" for r in info.value.results]
+    assert codes[0] == "ok" and set(codes[1:]) <= {"ok", "interrupted"}
+    assert len(info.value.results) == 3

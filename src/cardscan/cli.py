@@ -124,7 +124,7 @@ def main(
     headers without downloading weights.
 
     Exit codes: 0 ok, 2 bad input, 3 not found, 4 gated/unauthorized, 5 network, 6 not in offline cache,
-    7 malformed/unsupported, 8 no weights, 9 internal error (the worst in a batch wins).
+    7 malformed/unsupported, 8 no weights, 9 internal error, 130 interrupted (the worst in a batch wins).
     """
     all_targets = list(targets or []) + (_read_targets(from_file) if from_file else [])
     if not all_targets:
@@ -139,8 +139,14 @@ def main(
     )  # fmt: skip
     if gpu is not None:
         _check_gpu(gpu)
+    from cardscan.scanner import Interrupted
+
     with _progress(len(all_targets)) as tick:
-        results = scan_many(all_targets, options, workers=workers, on_result=tick)
+        try:
+            results = scan_many(all_targets, options, workers=workers, on_result=tick)
+        except Interrupted as stop:  # Ctrl-C: still write what was scanned
+            results = stop.results
+            sys.stderr.write(f"\ncardscan: {stop}; writing the finished results\n")
     from cardscan.render import render
 
     text = render(results, output_format.value, options)

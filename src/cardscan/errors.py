@@ -21,6 +21,7 @@ class ErrorCode(str, Enum):
     UNSUPPORTED = "unsupported"
     BAD_INPUT = "bad_input"
     INTERNAL = "internal"
+    INTERRUPTED = "interrupted"
 
 
 # Exit codes are part of the CLI contract (README "Exit codes"); the worst one in a batch wins.
@@ -38,6 +39,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED: 7,
     ErrorCode.NO_WEIGHTS: 8,
     ErrorCode.INTERNAL: 9,
+    ErrorCode.INTERRUPTED: 130,  # the shell convention for SIGINT
 }
 
 

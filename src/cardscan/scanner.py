@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -140,20 +140,36 @@ def scan_many(
 
         session = make_session()
     results: list[ScanResult | None] = [None] * len(targets)
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan")
+    try:
         futures = {pool.submit(scan, t, options, session=session): i for i, t in enumerate(targets)}
-        for future in _as_completed(futures):
+        for future in as_completed(futures):
             i = futures[future]
             results[i] = future.result()
             if on_result:
                 on_result(i, results[i])
+    except KeyboardInterrupt:
+        # Keep what is done: queued scans are cancelled, running ones are abandoned (they end on their own).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise Interrupted(_fill_interrupted(targets, results, options)) from None
+    pool.shutdown()
     return [r for r in results if r is not None]
 
 
-def _as_completed(futures: Iterable):
-    from concurrent.futures import as_completed
+class Interrupted(Exception):
+    """A batch stopped by Ctrl-C; `results` holds every finished scan and an `interrupted` error for the rest."""
 
-    return as_completed(futures)
+    def __init__(self, results: list[ScanResult]) -> None:
+        super().__init__(f"interrupted after {sum(r.ok for r in results)} of {len(results)} scans")
+        self.results = results
+
+
+def _fill_interrupted(targets: Sequence[str], results: list, options: ScanOptions) -> list[ScanResult]:
+    failure = Failure(ErrorCode.INTERRUPTED.value, "the batch was interrupted before this scan finished")
+    return [
+        r if r is not None else ScanResult(t, t, options.revision, None, error=failure)
+        for t, r in zip(targets, results, strict=True)
+    ]
 
 
 def open_source(target: str, options: ScanOptions, session=None) -> tuple[Source, str, str]:
