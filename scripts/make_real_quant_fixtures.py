@@ -28,7 +28,7 @@ import struct
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def save_base(path: Path, overrides: dict[str, int]) -> int:
+def save_base(path: Path, overrides: dict[str, Any]) -> int:
     """Save the random tiny model and return its logical parameter count (tied weights once)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -165,6 +165,42 @@ def _calibrate_weights(model) -> None:
             module.weight_zero_point.data = zp
 
 
+def _observe_inputs(model) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Input min/max of every Linear over one forward pass of random tokens (before quantization hooks exist)."""
+    seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    hooks = []
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear):
+
+            def hook(mod, args, name=name):
+                seen[name] = torch.aminmax(args[0].float())
+
+            hooks.append(module.register_forward_pre_hook(hook))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        model(torch.randint(0, model.config.vocab_size, (2, 32)))
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+def _calibrate_inputs(model, seen: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Static input qparams (FP8 `input_scale`, NVFP4 `input_global_scale`) from the observed activations."""
+    from compressed_tensors.quantization import QuantizationStrategy
+    from compressed_tensors.quantization.utils import calculate_qparams, generate_gparam
+
+    for name, module in model.named_modules():
+        scheme = getattr(module, "quantization_scheme", None)
+        if scheme is None or scheme.input_activations is None or name not in seen:
+            continue
+        lo, hi = (v.reshape(1) for v in seen[name])
+        if scheme.input_activations.strategy == QuantizationStrategy.TENSOR_GROUP:
+            module.input_global_scale.data.copy_(generate_gparam(lo, hi))
+        elif hasattr(module, "input_scale"):
+            scale, _ = calculate_qparams(lo, hi, scheme.input_activations)
+            module.input_scale.data = scale.to(module.input_scale.dtype).reshape(module.input_scale.shape)
+
+
 def ct(preset: str, **weight_overrides) -> Callable[[Path, Path], None]:
     def make(base: Path, out: Path) -> None:
         from compressed_tensors.compressors import ModelCompressor
@@ -176,6 +212,7 @@ def ct(preset: str, **weight_overrides) -> Callable[[Path, Path], None]:
         )
 
         model = load(base)
+        seen = _observe_inputs(model)
         scheme = preset_name_to_scheme(preset, ["Linear"])
         if weight_overrides:
             scheme.weights = scheme.weights.model_copy(update=weight_overrides)
@@ -186,6 +223,7 @@ def ct(preset: str, **weight_overrides) -> Callable[[Path, Path], None]:
         )
         apply_quantization_config(model, config)
         _calibrate_weights(model)
+        _calibrate_inputs(model, seen)
         compressor = ModelCompressor.from_pretrained_model(model)
         compressor.compress_model(model)
         model.save_pretrained(out)
@@ -204,7 +242,7 @@ class Recipe:
     """Human-readable recipe (preset / config)."""
     make: Callable[[Path, Path], None]
     """(base model dir, output dir) → writes the quantized checkpoint."""
-    model: tuple[tuple[str, int], ...] = ()
+    model: tuple[tuple[str, Any], ...] = ()
     """Overrides of the tiny config (compressed-tensors group quantization refuses in % group != 0)."""
     extra: tuple[tuple[str, Any], ...] = ()
     """Extra manifest facts (e.g. the `quantization_config` transformers would write)."""
@@ -236,6 +274,12 @@ RECIPES: dict[str, Recipe] = {
             bnb_4bit_quant_storage=torch.bfloat16,
         ),
     ),
+    "bnb_nf4_dq_tied": Recipe(
+        "bitsandbytes",
+        "BitsAndBytesConfig(load_in_4bit, nf4, double quant), tie_word_embeddings=True",
+        bnb(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True),
+        (("tie_word_embeddings", True),),
+    ),
     "bnb_int8": Recipe("bitsandbytes", "BitsAndBytesConfig(load_in_8bit)", bnb(load_in_8bit=True)),
     "ct_w4a16_g128_i688": Recipe("compressed-tensors", "preset W4A16 (group 128), intermediate 688", ct("W4A16")),
     "ct_w4a16_g128": Recipe("compressed-tensors", "preset W4A16 (group 128)", ct("W4A16"), I768),
@@ -245,6 +289,9 @@ RECIPES: dict[str, Recipe] = {
     "ct_w8a8_int": Recipe("compressed-tensors", "preset W8A8 (int8 channel, dynamic token)", ct("W8A8")),
     "ct_fp8_dynamic": Recipe("compressed-tensors", "preset FP8_DYNAMIC", ct("FP8_DYNAMIC")),
     "ct_fp8_block": Recipe("compressed-tensors", "preset FP8_BLOCK (128x128 weights)", ct("FP8_BLOCK")),
+    "ct_fp8_static": Recipe("compressed-tensors", "preset FP8 (tensor weights, static tensor input)", ct("FP8")),
+    "ct_w4afp8": Recipe("compressed-tensors", "preset W4AFP8 (int4 group 128, dynamic fp8 input)", ct("W4AFP8"), I768),
+    "ct_nvfp4": Recipe("compressed-tensors", "preset NVFP4 (group 16, static input global scale)", ct("NVFP4")),
     "ct_nvfp4a16": Recipe("compressed-tensors", "preset NVFP4A16 (group 16)", ct("NVFP4A16")),
     "ct_mxfp4a16": Recipe("compressed-tensors", "preset MXFP4A16 (group 32)", ct("MXFP4A16"), I768),
 }

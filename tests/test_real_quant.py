@@ -69,9 +69,23 @@ def ct_block8(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
     return n_in * out + 2 * math.ceil(out / 128) * math.ceil(n_in / 128)
 
 
-def ct_nvfp4(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
-    """Spec §8 NVFP4 (A16: no input_global_scale): n/2 + F8 scale n/16 + F32 global scale [1]."""
-    return n_in * out // 2 + n_in * out // 16 + 4
+def ct_tensor8(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
+    """FP8 (static): 8-bit weight + BF16 `weight_scale` [1] + BF16 `input_scale` [1]."""
+    return n_in * out + 2 + 2
+
+
+def ct_unpacked4(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
+    """W4AFP8 (int-quantized): int4 values in an I8 [out, in] + BF16 scale [out, ceil(in/128)]."""
+    return n_in * out + 2 * out * math.ceil(n_in / 128)
+
+
+def ct_nvfp4(activations: bool) -> Formula:
+    """Spec §8 NVFP4: n/2 + F8 scale n/16 + F32 weight global scale [1] (+ F32 input global scale [1], not A16)."""
+
+    def stored(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
+        return n_in * out // 2 + n_in * out // 16 + 4 + (4 if activations else 0)
+
+    return stored
 
 
 def ct_mxfp4(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
@@ -108,6 +122,8 @@ class Expect:
     """Sane range of the quantized layers' bits per weight at these tiny shapes."""
     stored: Formula
     """Stored bytes of one quantized Linear (spec §8)."""
+    bits_from_names: int | None = None
+    """Bits that shapes alone can give, where they differ from `bits` (int4 values unpacked into I8)."""
 
 
 EXPECT: dict[str, Expect] = {
@@ -115,6 +131,7 @@ EXPECT: dict[str, Expect] = {
     "bnb_nf4": Expect("bitsandbytes", 4, "nf4", None, (4.5, 4.6), bnb4(False)),
     "bnb_fp4": Expect("bitsandbytes", 4, "fp4", None, (4.5, 4.6), bnb4(False)),
     "bnb_nf4_storage_bf16": Expect("bitsandbytes", 4, "nf4", None, (4.1, 4.3), bnb4(True)),
+    "bnb_nf4_dq_tied": Expect("bitsandbytes", 4, "nf4", None, (4.1, 4.3), bnb4(True)),
     "bnb_int8": Expect("bitsandbytes", 8, "int8", None, (8.0, 8.2), bnb8),
     "ct_w4a16_g128": Expect("compressed-tensors", 4, "int4", 128, (4.1, 4.2), ct_packed(4, 128)),
     "ct_w4a16_g32": Expect("compressed-tensors", 4, "int4", 32, (4.45, 4.55), ct_packed(4, 32)),
@@ -123,7 +140,10 @@ EXPECT: dict[str, Expect] = {
     "ct_w8a8_int": Expect("compressed-tensors", 8, "int8", None, (8.0, 8.1), ct_channel8),
     "ct_fp8_dynamic": Expect("compressed-tensors", 8, "fp8", None, (8.0, 8.1), ct_channel8),
     "ct_fp8_block": Expect("compressed-tensors", 8, "fp8", None, (8.0, 8.01), ct_block8),
-    "ct_nvfp4a16": Expect("compressed-tensors", 4, "nvfp4", 16, (4.5, 4.51), ct_nvfp4),
+    "ct_fp8_static": Expect("compressed-tensors", 8, "fp8", None, (8.0, 8.01), ct_tensor8),
+    "ct_w4afp8": Expect("compressed-tensors", 4, "int4", 128, (8.1, 8.2), ct_unpacked4, 8),
+    "ct_nvfp4": Expect("compressed-tensors", 4, "nvfp4", 16, (4.5, 4.51), ct_nvfp4(True)),
+    "ct_nvfp4a16": Expect("compressed-tensors", 4, "nvfp4", 16, (4.5, 4.51), ct_nvfp4(False)),
     "ct_mxfp4a16": Expect("compressed-tensors", 4, "mxfp4", 32, (4.25, 4.25), ct_mxfp4),
     "hqq_4bit_g64": Expect("hqq", 4, "int4", None, (4.5, 4.6), hqq(4, 64)),
     "hqq_3bit_g64": Expect("hqq", 3, "int3", None, (3.7, 3.8), hqq(3, 64)),
@@ -149,6 +169,17 @@ PACKED_WITHOUT_CONFIG = pytest.mark.xfail(
         "writes it): `weight_packed` I32 [out, ceil(in*b/32)] + `weight_scale` [out, ceil(in/gs)] cannot give b or gs "
         "from shapes alone, so ct_packed returns None and the packed words count as plain int32 numel "
         "(ct_w4a16_g128: 907,520 vs 3,660,032) with no note; the exact in is the 16-byte value of `weight_shape`"
+    ),
+)
+
+
+W4AFP8_BITS = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "compressed-tensors W4AFP8 (int-quantized) stores int4 values unpacked in `weight` I8 [out, in] next to "
+        "`weight_scale` BF16 [out, in/128] (spec §5); config num_bits is 4 but count_parameters reports bits 8 and "
+        "by_dtype label `int8` (with the note 'config says 4-bit but tensor shapes give 8-bit'); expected bits 4, "
+        "label `int4` (count and bytes are right: 3,660,032 params, 8.125 bpw)"
     ),
 )
 
@@ -223,7 +254,7 @@ def test_total_is_the_unquantized_parameter_count(name: str):
     assert pc.non_parameter_elements == 0
 
 
-@pytest.mark.parametrize("name", list(EXPECT))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=W4AFP8_BITS) if n == "ct_w4afp8" else n for n in EXPECT])
 def test_quantization_reported(name: str):
     want, pc = EXPECT[name], count(name)
     q = pc.quantization
@@ -233,10 +264,10 @@ def test_quantization_reported(name: str):
     assert q.layers_quantized == len(shapes)
     assert q.quantized_params == pc.by_dtype[want.label] == sum(i * o for i, o in shapes.values())
     config = model_config(name)
-    assert pc.by_dtype["bf16"] == 2 * config["vocab_size"] * config["hidden_size"] + config["hidden_size"] * (
-        2 * config["num_hidden_layers"] + 1
-    )  # embed + untied lm_head (never quantized) + RMSNorms
-    assert pc.embedding == 2 * config["vocab_size"] * config["hidden_size"]
+    embedding = (1 if config["tie_word_embeddings"] else 2) * config["vocab_size"] * config["hidden_size"]
+    norms = config["hidden_size"] * (2 * config["num_hidden_layers"] + 1)
+    assert pc.by_dtype["bf16"] == embedding + norms  # embed (+ untied lm_head, never quantized) + RMSNorms
+    assert pc.embedding == embedding
 
 
 @pytest.mark.parametrize("name", fixture_params())
@@ -254,7 +285,8 @@ def test_quantized_bytes_follow_the_spec_formula(name: str):
 
 
 @pytest.mark.parametrize(
-    "name", fixture_params(**{n: PACKED_WITHOUT_CONFIG for n in EXPECT if n.startswith(("ct_w4", "ct_w3"))})
+    "name",
+    fixture_params(**{n: PACKED_WITHOUT_CONFIG for n in EXPECT if n.startswith(("ct_w4a16", "ct_w3"))}),
 )
 def test_recognised_from_tensor_names_alone(name: str):
     """Without `quantization_config` (a stripped config, or hqq's own saver) names and shapes still give the count."""
@@ -262,7 +294,8 @@ def test_recognised_from_tensor_names_alone(name: str):
     pc = count(name, config)
     q = pc.quantization
     assert pc.total == MANIFEST["fixtures"][name]["unquantized_params"]
-    assert (q.method, q.bits, q.source) == (EXPECT[name].method, EXPECT[name].bits, "names")
+    want = EXPECT[name]
+    assert (q.method, q.bits, q.source) == (want.method, want.bits_from_names or want.bits, "names")
 
 
 @pytest.mark.parametrize("name", [n for n in EXPECT if n.startswith("hqq_")])
