@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cardscan.render.units import capacity_text, count, gib, human_bytes, quant_label, training_text
+from cardscan.render.units import capacity_text, count, gib, human_bytes, model_shape, quant_label, training_text
 from cardscan.result import ScanResult
 
 Row = tuple[str, str]
@@ -124,15 +124,7 @@ def fit_detail(fit) -> str:
 
 def _model_rows(m) -> list[Row]:
     rows = [("Architecture", " / ".join(x for x in (m.architecture, m.model_type) if x) or "?")]
-    shape = []
-    if m.layers:
-        kinds = ", ".join(f"{n} {k}" for k, n in m.layer_kinds.items())
-        shape.append(f"{m.layers} layers" + (f" ({kinds})" if len(m.layer_kinds) > 1 else ""))
-    if m.hidden_size:
-        shape.append(f"hidden {m.hidden_size}")
-    if m.attention_heads:
-        kv = f" ({m.kv_heads} KV)" if m.kv_heads and m.kv_heads != m.attention_heads else ""
-        shape.append(f"{m.attention_heads} heads{kv} × {m.head_dim}")
+    shape = model_shape(m)
     if m.vocab_size:
         shape.append(f"vocab {m.vocab_size:,}")
     if shape:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cardscan.render.units import capacity_text, count, human_bytes, quant_label, training_text
+from cardscan.render.units import capacity_text, count, human_bytes, model_shape, quant_label, training_text
 from cardscan.result import ScanResult
 
 # GPUs shown in the one-line fit summary when the user names none (a spread of common sizes); JSON lists them all.
@@ -92,15 +92,7 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
 
 def _model_line(r: ScanResult) -> str:
     m = r.model
-    parts = [m.architecture or m.model_type or "?"]
-    if m.layers:
-        kinds = ", ".join(f"{n} {k}" for k, n in m.layer_kinds.items()) if len(m.layer_kinds) > 1 else ""
-        parts.append(f"{m.layers} layers" + (f" ({kinds})" if kinds else ""))
-    if m.hidden_size:
-        parts.append(f"hidden {m.hidden_size}")
-    if m.attention_heads:
-        kv = f", {m.kv_heads} KV" if m.kv_heads and m.kv_heads != m.attention_heads else ""
-        parts.append(f"{m.attention_heads} heads{kv} × {m.head_dim}")
+    parts = [m.architecture or m.model_type or "?", *model_shape(m)]
     if m.max_context:
         parts.append(f"ctx {m.max_context:,}")
     if m.dtype:

@@ -65,3 +65,17 @@ def training_text(t) -> str:
         f"gradients {human_bytes(t.gradients_bytes)}, optimizer {human_bytes(t.optimizer_bytes + t.master_weights_bytes)}, "
         f"activations {human_bytes(t.activations_bytes + t.logits_bytes)}; {count(t.trainable_params)} trainable)"
     )
+
+
+def model_shape(m) -> list[str]:
+    """'32 layers (10 full, 52 sliding)', 'hidden 4096', '32 heads, 8 KV × 128' from ModelFacts."""
+    parts = []
+    if m.layers:
+        kinds = ", ".join(f"{n} {k}" for k, n in m.layer_kinds.items()) if len(m.layer_kinds) > 1 else ""
+        parts.append(f"{m.layers} layers" + (f" ({kinds})" if kinds else ""))
+    if m.hidden_size:
+        parts.append(f"hidden {m.hidden_size}")
+    if m.attention_heads:
+        kv = f", {m.kv_heads} KV" if m.kv_heads and m.kv_heads != m.attention_heads else ""
+        parts.append(f"{m.attention_heads} heads{kv} × {m.head_dim}")
+    return parts
