@@ -7,6 +7,7 @@ bitsandbytes (via transformers `BitsAndBytesConfig`), compressed-tensors (its ow
 
     tests/fixtures/real_quant/<name>/model.safetensors.header   the file's first 8 + N bytes (data section dropped)
     tests/fixtures/real_quant/<name>/config.json                as saved, with its `quantization_config`
+    tests/fixtures/real_quant/<name>/quant_states.json          bitsandbytes 4-bit only: the quant_state JSON values
     tests/fixtures/real_quant/manifest.json                     params before quantizing, file size, versions
 
 NOT run in CI: it needs torch==2.13.0 (CPU), transformers>=5,<6, bitsandbytes, compressed-tensors and hqq, e.g.
@@ -314,7 +315,21 @@ def record(saved: Path, dest: Path) -> dict:
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "model.safetensors.header").write_bytes(raw[: 8 + n])
     shutil.copyfile(saved / "config.json", dest / "config.json")
+    states = _quant_states(raw, n)
+    if states:
+        (dest / "quant_states.json").write_text(json.dumps(states, indent=1, sort_keys=True) + "\n")
     return {"header_bytes": 8 + n, "file_bytes": len(raw)}
+
+
+def _quant_states(raw: bytes, n: int) -> dict[str, Any]:
+    """bitsandbytes' `*.quant_state.bitsandbytes__*` values: JSON in the data section (shape, blocksize, dtype)."""
+    header = json.loads(raw[8 : 8 + n])
+    states = {}
+    for name, entry in header.items():
+        if ".quant_state.bitsandbytes__" in name:
+            begin, end = entry["data_offsets"]
+            states[name] = json.loads(raw[8 + n + begin : 8 + n + end])
+    return states
 
 
 def _extra(recipe: Recipe) -> dict:

@@ -315,3 +315,14 @@ def test_hqq_total_with_config():
     name = "hqq_4bit_g64"
     config = {**load(name)[2], "quantization_config": MANIFEST["fixtures"][name]["transformers_quantization_config"]}
     assert count(name, config).total == MANIFEST["fixtures"][name]["unquantized_params"]
+
+
+@pytest.mark.parametrize("name", [n for n in EXPECT if (FIXTURES / n / "quant_states.json").exists()])
+def test_bnb_quant_state_shapes_agree_with_the_header_count(name: str):
+    """The quant_state JSON (a ~170-byte Range read into the data section) holds each layer's exact [out, in]."""
+    states = json.loads((FIXTURES / name / "quant_states.json").read_text())
+    shapes = linear_shapes(model_config(name))
+    by_module = {key.split(".weight.quant_state.")[0]: state for key, state in states.items()}
+    assert {m: tuple(s["shape"]) for m, s in by_module.items()} == {m: (o, i) for m, (i, o) in shapes.items()}
+    assert {s["quant_type"] for s in states.values()} == {EXPECT[name].label}
+    assert count(name).quantization.quantized_params == sum(math.prod(s["shape"]) for s in states.values())
