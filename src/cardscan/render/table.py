@@ -197,7 +197,7 @@ def _fits_line(r: ScanResult) -> Text:
     shown = r.fits if len(r.fits) <= 1 else [f for f in r.fits if f.gpu.name in _summary_names()]
     for fit in shown:
         mark, style = ("✓", "green") if fit.fits else ("✗", "red")
-        text.append(f"{fit.gpu.name} {mark}  ", style=style)
+        text.append(f"{fit.gpu.name} {mark}".replace(" ", "\u00a0") + "  ", style=style)  # wrap between GPUs only
     return text
 
 
