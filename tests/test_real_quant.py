@@ -151,17 +151,6 @@ EXPECT: dict[str, Expect] = {
     "hqq_8bit_g128": Expect("hqq", 8, "int8", None, (8.2, 8.3), hqq(8, 128)),
 }
 
-HQQ_META_GAP = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "hqq 0.2.8.post1 HQQLinear.state_dict also writes `<module>.quant_scale`, `<module>.quant_zero` and "
-        "`<module>.stores_quant_config` (U8 [] each); quant_formats._HQQ_AUX lacks them, so 3 x 28 modules = 84 "
-        "bytes are counted as `uint8` parameters (total 3,414,356, expected 3,414,272) and left out of the "
-        "quantized layers' aux bytes (bits_per_weight low by 3 bytes per module)"
-    ),
-)
-
-
 PACKED_WITHOUT_CONFIG = pytest.mark.xfail(
     strict=True,
     reason=(
@@ -173,20 +162,9 @@ PACKED_WITHOUT_CONFIG = pytest.mark.xfail(
 )
 
 
-W4AFP8_BITS = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "compressed-tensors W4AFP8 (int-quantized) stores int4 values unpacked in `weight` I8 [out, in] next to "
-        "`weight_scale` BF16 [out, in/128] (spec §5); config num_bits is 4 but count_parameters reports bits 8 and "
-        "by_dtype label `int8` (with the note 'config says 4-bit but tensor shapes give 8-bit'); expected bits 4, "
-        "label `int4` (count and bytes are right: 3,660,032 params, 8.125 bpw)"
-    ),
-)
-
-
 def fixture_params(**gaps: pytest.MarkDecorator) -> list:
-    """Every fixture name; hqq ones carry the known-gap xfail, `gaps` add more by name."""
-    marks = {n: HQQ_META_GAP for n in EXPECT if n.startswith("hqq_")} | gaps
+    """Every fixture name; `gaps` mark known gaps by name."""
+    marks = dict(gaps)
     return [pytest.param(n, marks=marks[n]) if n in marks else n for n in EXPECT]
 
 
@@ -254,7 +232,7 @@ def test_total_is_the_unquantized_parameter_count(name: str):
     assert pc.non_parameter_elements == 0
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=W4AFP8_BITS) if n == "ct_w4afp8" else n for n in EXPECT])
+@pytest.mark.parametrize("name", list(EXPECT))
 def test_quantization_reported(name: str):
     want, pc = EXPECT[name], count(name)
     q = pc.quantization
@@ -310,7 +288,6 @@ def test_hqq_with_the_config_transformers_writes(name: str):
     assert (q.method, q.bits, q.group_size, q.source) == ("hqq", params["nbits"], params["group_size"], "config")
 
 
-@HQQ_META_GAP
 def test_hqq_total_with_config():
     name = "hqq_4bit_g64"
     config = {**load(name)[2], "quantization_config": MANIFEST["fixtures"][name]["transformers_quantization_config"]}

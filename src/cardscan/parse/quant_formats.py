@@ -145,8 +145,12 @@ def ct_packed(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> L
 
 
 def ct_dense(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
-    """compressed-tensors int-/float-quantized `weight` (I8/F8 next to `weight_scale`): numel."""
-    return numel_8bit(w, sib, p)
+    """compressed-tensors int-/float-quantized `weight` (I8/F8 next to `weight_scale`): numel. W4AFP8 keeps int4
+    values unpacked in I8: the values have the config's bits, the storage has 8."""
+    logical = numel_8bit(w, sib, p)
+    if logical is not None and w.dtype == "I8" and p.bits and p.bits < 8:
+        return Logical(logical.elements, p.bits)
+    return logical
 
 
 def ct_sparse24(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
@@ -312,7 +316,13 @@ _CT_AUX = (
 )
 # hqq `HQQLinear.state_dict` meta entries stored next to W_q (hqq/core/quantize.py).
 _HQQ_META = "scale zero shape nbits group_size axis packing unpack_view_dtype view_as_float channel_wise optimize"
-_HQQ_AUX = tuple(f".{n}" for n in f"{_HQQ_META} round_zero compute_dtype encoded_state_dict offload_meta".split())
+# hqq 0.2.8 also writes per-module `quant_scale`, `quant_zero`, `stores_quant_config` (U8 scalars; seen in checkpoints
+# it saved, tests/fixtures/real_quant).
+_HQQ_AUX = tuple(
+    f".{n}"
+    for n in f"{_HQQ_META} round_zero compute_dtype encoded_state_dict offload_meta quant_scale quant_zero "
+    "stores_quant_config".split()
+)
 
 # Table order is sniffing priority: the most specific markers first.
 FORMATS: tuple[QuantFormat, ...] = (
