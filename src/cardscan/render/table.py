@@ -192,13 +192,13 @@ def _vllm_line(m) -> str:
     return " · ".join(parts)
 
 
-def _fits_line(r: ScanResult) -> Text:
-    text = Text()
+def _fits_line(r: ScanResult):
+    """One item per GPU, wrapped between items (never inside a name)."""
+    from rich.columns import Columns
+
     shown = r.fits if len(r.fits) <= 1 else [f for f in r.fits if f.gpu.name in _summary_names()]
-    for fit in shown:
-        mark, style = ("✓", "green") if fit.fits else ("✗", "red")
-        text.append(f"{fit.gpu.name} {mark}".replace(" ", "\u00a0") + "  ", style=style)  # wrap between GPUs only
-    return text
+    items = [Text(f"{f.gpu.name} {'✓' if f.fits else '✗'}", style="green" if f.fits else "red") for f in shown]
+    return Columns(items, padding=(0, 2))
 
 
 def _adapter_line(r: ScanResult) -> str:
@@ -248,7 +248,8 @@ def _matrix(rows) -> Table:
     grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
     grid.add_column("", no_wrap=True)
     for fit in rows[0].fits:
-        grid.add_column(fit.gpu.name.replace("RTX ", "").replace(" SXM", ""), justify="center", no_wrap=True)
+        model, _, size = fit.gpu.name.replace("RTX ", "").replace(" SXM", "").rpartition(" ")
+        grid.add_column(f"{model}\n{size}", justify="center", no_wrap=True)
     for row in rows:
         marks = [Text("✓", style="green") if f.fits else Text("✗", style="red") for f in row.fits]
         grid.add_row(row.precision, *marks)
