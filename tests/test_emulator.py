@@ -52,7 +52,9 @@ def test_hub_counts_fp8_and_mxfp4_storage(hub):
     st = get(hub, "/api/models/openai/gpt-oss-20b?expand=safetensors").json()["safetensors"]
     assert st["parameters"]["BF16"] == 1_804_459_584  # the `original/` copy is not counted
     # The first DeepSeek-V3 request generates its 163 shard headers (~3 s alone, longer on a loaded machine).
-    ds = get(hub, "/api/models/deepseek-ai/DeepSeek-V3?expand=safetensors", timeout=120).json()["safetensors"]["parameters"]
+    ds = get(hub, "/api/models/deepseek-ai/DeepSeek-V3?expand=safetensors", timeout=120).json()["safetensors"][
+        "parameters"
+    ]
     assert ds == {"BF16": 3_918_786_560, "F8_E4M3": 680_571_043_840, "F32": 41_555_600}
 
 

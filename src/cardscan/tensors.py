@@ -65,6 +65,7 @@ DTYPE_ALIASES: dict[str, str] = {
     "nf4": "int4",
 }
 
+
 @dataclass(frozen=True)
 class TensorInfo:
     """One stored tensor, as a weight file's header describes it."""
