@@ -81,13 +81,16 @@ def test_sharded_repo_one_listing_then_one_read_per_file():
 
 @responses.activate
 def test_gated_repo_is_an_error_result_with_advice():
-    info = {"id": REPO, "sha": SHA, "gated": "manual", "siblings": [{"rfilename": "config.json", "size": 10}]}
+    info = {"id": REPO, "sha": SHA, "gated": "manual", "siblings": [{"rfilename": "config.json", "size": 10}],
+            "safetensors": {"parameters": {"BF16": 8_030_261_248}, "total": 8_030_261_248}}  # fmt: skip
     responses.get(re.compile(rf"{HUB}/api/models/{REPO}/revision/main.*"), json=info)
     responses.get(f"{HUB}/{REPO}/resolve/{SHA}/config.json", status=401,
                   headers={"X-Error-Code": "GatedRepo", "X-Error-Message": "Access to model is restricted."})  # fmt: skip
     r = scan(REPO, options())
     assert r.error.code == "gated"
     assert "HF_TOKEN" in r.error.message
+    assert "public metadata counts 8.03B stored elements (BF16 8.03B)" in r.error.message
+    assert r.commit == SHA
 
 
 @responses.activate

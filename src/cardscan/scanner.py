@@ -86,13 +86,17 @@ def scan(target: str, options: ScanOptions | None = None, *, session=None, depth
     started = time.perf_counter()
     stats = IOStats()
     repo_id, revision = target, options.revision
+    listing = None
     try:
         source, repo_id, revision = open_source(target, options, session)
         stats = source.stats
         listing = source.listing()
         result = _scan_listing(source, listing, target, options, session, depth)
     except ScanError as exc:
-        result = ScanResult(target, repo_id, revision, None, error=Failure(exc.code.value, exc.message))
+        commit = listing.commit if listing else None
+        result = ScanResult(
+            target, repo_id, revision, commit, error=Failure(exc.code.value, _with_public(exc, listing))
+        )
     except Exception as exc:
         result = ScanResult(
             target, repo_id, revision, None, error=Failure(ErrorCode.INTERNAL.value, f"{type(exc).__name__}: {exc}")
@@ -204,6 +208,18 @@ def parse_target(target: str, revision: str) -> tuple[str, str]:
     if not _REPO_ID.match(target) or ".." in target:
         raise ScanError(ErrorCode.BAD_INPUT, f"not a repo id, URL or existing path: {target!r}")
     return target, revision
+
+
+def _with_public(exc: ScanError, listing) -> str:
+    """A gated repo still shows its public model info: say what the Hub itself counts while access is pending."""
+    hub = listing.hub_parameters if listing is not None else None
+    if exc.code not in (ErrorCode.GATED, ErrorCode.UNAUTHORIZED) or not hub:
+        return exc.message
+    from cardscan.render.units import count
+
+    total = sum(hub.values())
+    by_dtype = ", ".join(f"{k} {count(v)}" for k, v in sorted(hub.items(), key=lambda kv: -kv[1]))
+    return f"{exc.message}. Meanwhile the Hub's public metadata counts {count(total)} stored elements ({by_dtype})"
 
 
 def _with_io(result: ScanResult, io: IOReport) -> ScanResult:

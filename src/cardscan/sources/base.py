@@ -35,6 +35,8 @@ class Listing:
     """Whether the Hub marks the repo private."""
     card_data: dict | None = None
     """The Hub's parsed card YAML (`cardData`) when it sent one."""
+    hub_parameters: dict[str, int] | None = None
+    """The Hub's own count (`safetensors.parameters`: stored elements per dtype; wrong for packed formats)."""
 
     def file(self, path: str) -> RepoFile | None:
         """The listed file at `path`, or None."""

@@ -174,6 +174,7 @@ class HubSource:
             gated=info.get("gated", False) or False,
             private=bool(info.get("private", False)),
             card_data=card if isinstance(card, dict) else None,
+            hub_parameters=_hub_parameters(info.get("safetensors")),
         )
 
     def _tree(self, repo_id: str, rev: str) -> tuple[RepoFile, ...]:
@@ -313,3 +314,11 @@ def _tree_entries(page: object) -> list[RepoFile]:
         size = lfs.get("size", e.get("size"))
         files.append(RepoFile(e["path"], size if isinstance(size, int) else None))
     return files
+
+
+def _hub_parameters(value: object) -> dict[str, int] | None:
+    """`safetensors.parameters` of model info, when it is a dtype → count map."""
+    params = value.get("parameters") if isinstance(value, dict) else None
+    if not isinstance(params, dict) or not all(isinstance(v, int) for v in params.values()):
+        return None
+    return {str(k): v for k, v in params.items()}
