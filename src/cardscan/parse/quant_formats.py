@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from cardscan.parse import ggml_types as _ggml
 from cardscan.tensors import SAFETENSORS_DTYPES, TensorInfo
 
 
@@ -462,23 +463,12 @@ MODELOPT_ALGO_BITS: dict[str, int] = {
 # QuIP# codebook → weight bits (quip-sharp `lib/codebook/`).
 QUIP_CODEBOOK_BITS: dict[str, int] = {"E8P12": 2, "E8P12RVQ3B": 3, "E8P12RVQ4B": 4, "HI4B1C": 4}
 
-# GGML tensor types (gguf-py `constants.py` GGML_QUANT_SIZES): name → (block size, type size in bytes).
+# GGML tensor types by name → (block size, type size in bytes); the facts live in ggml_types.py.
 GGML_TYPES: dict[str, tuple[int, int]] = {
-    "F32": (1, 4), "F16": (1, 2), "BF16": (1, 2), "F64": (1, 8),
-    "I8": (1, 1), "I16": (1, 2), "I32": (1, 4), "I64": (1, 8),
-    "Q4_0": (32, 18), "Q4_1": (32, 20), "Q5_0": (32, 22), "Q5_1": (32, 24), "Q8_0": (32, 34), "Q8_1": (32, 40),
-    "IQ4_NL": (32, 18), "MXFP4": (32, 17), "NVFP4": (64, 36), "Q1_0": (128, 18),
-    "Q2_K": (256, 84), "Q3_K": (256, 110), "Q4_K": (256, 144), "Q5_K": (256, 176), "Q6_K": (256, 210),
-    "Q8_K": (256, 292), "IQ2_XXS": (256, 66), "IQ2_XS": (256, 74), "IQ3_XXS": (256, 98), "IQ1_S": (256, 50),
-    "IQ3_S": (256, 110), "IQ2_S": (256, 82), "IQ4_XS": (256, 136), "IQ1_M": (256, 56), "TQ1_0": (256, 54),
-    "TQ2_0": (256, 66),
+    t.name: (t.block_size, t.type_size) for t in _ggml.GGML_TYPES.values() if t.block_size and t.type_size
 }
 # GGML types that hold unquantized values (counted as plain precision, not as quantized layers).
 GGML_UNQUANTIZED: frozenset[str] = frozenset({"F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64"})
 
-# `general.file_type` ids (gguf-py `LlamaFileType`).
-GGUF_FILE_TYPES: dict[int, str] = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
-    32: "BF16", 38: "MXFP4_MOE", 39: "NVFP4", 1024: "guessed",
-}
+# `general.file_type` ids (gguf-py `LlamaFileType`), from ggml_types.py.
+GGUF_FILE_TYPES: dict[int, str] = _ggml.GGUF_FILE_TYPES
