@@ -36,11 +36,14 @@ def test_default_context_is_model_max() -> None:
 def test_vllm_kv_capacity_worked_case_h100() -> None:
     h100 = parse_gpu("H100 80GB")
     e = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=8192, gpu=h100))
-    # budget = 0.9 · 79.19 GiB − weights (16,060,522,496 B) − activation 2 GiB − non-torch 0.3 GiB − graphs 1 GiB
-    budget = int(h100.usable_bytes * 0.9) - 16_060_522_496 - 2 * GIB - int(0.3 * GIB) - GIB
+    # activation = 3.5 × (2·14336 + 4·4096) × 2 B × T 8192 (H100: vLLM's server default) = 2.58e9 B
+    activation = int(3.5 * (2 * 14336 + 4 * 4096) * 2 * 8192)
+    # budget = 0.9 · 79.19 GiB − weights (16,060,522,496 B) − activation − non-torch 0.3 GiB − graphs 0.55 GiB
+    budget = int(h100.usable_bytes * 0.9) - 16_060_522_496 - activation - int(0.3 * GIB) - int(0.55 * GIB)
+    assert e.activations_bytes == activation
     assert e.kv_budget_bytes == budget
-    assert e.kv_tokens == budget // 131_072 // 16 * 16  # 53.01 GiB of KV at 128 KiB/token
-    assert e.kv_tokens == 434_272
+    assert e.kv_tokens == budget // 131_072 // 16 * 16  # 53.06 GiB of KV at 128 KiB/token
+    assert e.kv_tokens == 434_640
     assert e.max_concurrency == pytest.approx(budget / (8192 * 131_072))
     assert e.fits_one_request and e.max_context_fit == 131072
 

@@ -43,7 +43,9 @@ OVERHEADS: dict[str, Constant] = {
         int(0.3 * GIB), "vLLM non-torch, TP1: 0.28/0.33/0.39 GiB (vllm#15039, #14452, #11251)"
     ),
     "vllm_non_torch_tp2": Constant(2 * GIB, "vLLM non-torch, TP≥2 (NCCL, custom all-reduce): llm-d 2.10 GiB"),
-    "vllm_cuda_graphs": Constant(1 * GIB, "vLLM CUDA graphs: 0.3–1.5 GiB seen (0.65 in PR #21489); upper-mid"),
+    "vllm_cuda_graphs": Constant(
+        int(0.55 * GIB), "vLLM CUDA graphs: 0.52 GiB (lmcache#3430, 24 GB card) and 0.65 GiB (vLLM PR #21489) logged"
+    ),
     "vllm_activation_dense": Constant(2 * GIB, "vLLM profile peak, dense: llm-d planner (vLLM 0.19, H100)"),
     "vllm_activation_moe": Constant(int(2.5 * GIB), "vLLM profile-run peak, MoE: llm-d planner calibration"),
     "vllm_activation_multimodal": Constant(2 * GIB, "vLLM profile-run peak, multimodal: llm-d planner calibration"),
