@@ -97,7 +97,7 @@ CORPUS: dict[str, Expect] = {
     "unsloth/llama-3-8b-bnb-4bit": Expect(8_030_261_248, files=2, quant=("bitsandbytes", 4)),
     "org/variants": Expect(596_049_920, alternatives=("model.fp16",)),
     "org/lora-adapter": Expect(8_388_608),  # the adapter's own parameters; its base is scanned apart
-    "org/bin-only": Expect(10_160, "torch", "torch"),  # real torch zip; lm_head tied to wte
+    "org/bin-only": Expect(8_112, "torch", "torch", non_parameters=2_048),  # real torch zip; tied lm_head; 2 masks
     "org/no-readme": Expect(596_049_920),
     "org/config-only": Expect(8_190_735_360, "config", None, files=0),
     "org/broken-yaml": Expect(596_049_920, "config", None, files=0),

@@ -124,9 +124,10 @@ def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Para
         )
     if facts is not None:
         return _config_parameters(facts, fetched.config, notes)
+    if not card.parameters:
+        return Parameters(None, {}, None, None, 0, 0, "none")
     source = next((e.source for e in card.evidence if e.field == "parameters"), "card")
-    if card.parameters:
-        notes.append(f"no weights and no config.json: parameter count is the {source} claim, not a measurement")
+    notes.append(f"no weights and no config.json: parameter count is the {source} claim, not a measurement")
     return Parameters(card.parameters, {}, card.active_parameters, None, 0, 0, source)
 
 

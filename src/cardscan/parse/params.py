@@ -105,7 +105,9 @@ def is_buffer(t: TensorInfo) -> bool:
     leaf = t.name.rsplit(".", 1)[-1]
     if leaf not in _BUFFER_LEAVES and t.name != "rope_freqs.weight":
         return False
-    return any(p.search(t.name) and len(t.shape) >= rank for p, rank in BUFFER_PATTERNS)
+    # A boolean or byte matrix under a buffer name is a mask whatever its rank (some exports drop the [1, 1] dims).
+    rank = 4 if len(t.shape) < 2 or t.dtype not in ("BOOL", "U8") else 2
+    return any(p.search(t.name) and len(t.shape) >= min(need, rank) for p, need in BUFFER_PATTERNS)
 
 
 def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping) -> set[str]:
