@@ -103,9 +103,10 @@ def _model_line(r: ScanResult) -> str:
 def _params_line(r: ScanResult) -> Text:
     p = r.parameters
     text = Text()
-    text.append(f"{count(p.total)}" if p.total else "unknown", style="bold")
-    if p.total:
-        text.append(f" ({p.total:,})")
+    if not p.total:
+        return Text("unknown (no readable weights, config or card figure)", style="bold")
+    text.append(count(p.total), style="bold")
+    text.append(f" ({p.total:,})")
     text.append(f"  from {p.source}", style="dim")
     if p.active:
         text.append(f"  · {count(p.active)} active per token")
