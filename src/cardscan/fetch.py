@@ -237,7 +237,7 @@ def _read_torch(source: Source, path: str, size: int | None, index_f: Future | N
     try:
         checkpoint = read_torch_zip(_read_at(source, path), size)
     except UnsupportedFormat as exc:
-        return FileHeader(path, "torch", (), {}, 0, size, (f"{exc}; file size used as stored bytes",))
+        return FileHeader(path, "torch", (), {}, 0, size, (str(exc),))
     return FileHeader(path, "torch", checkpoint.tensors, {}, 0, size, tuple(checkpoint.notes))
 
 

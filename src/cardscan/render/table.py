@@ -83,6 +83,8 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
         rows.append(("capacity", capacity_text(r.capacity)))
     if r.training is not None:
         rows.append(("fine-tuning", training_text(r.training)))
+    if r.notes:
+        rows.append(("notes", Text("\n".join(r.notes), style="dim")))
     if r.weights and r.weights.alternatives:
         alts = ", ".join(f"{a.name} ({a.format}, {human_bytes(a.bytes)})" for a in r.weights.alternatives[:6])
         more = f" +{len(r.weights.alternatives) - 6} more" if len(r.weights.alternatives) > 6 else ""
