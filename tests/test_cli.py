@@ -98,3 +98,9 @@ def test_ctrl_c_keeps_finished_results():
     codes = [r.error.code if r.error else "ok" for r in info.value.results]
     assert codes[0] == "ok" and set(codes[1:]) <= {"ok", "interrupted"}
     assert len(info.value.results) == 3
+
+
+def test_lora_targets_and_rank_give_exact_trainable_params():
+    out = invoke(EXAMPLE, "--mode", "lora", "--lora-rank", "8", "--lora-targets", "q_proj,v_proj", "--format", "json")
+    # Llama-2-7B: 32 layers × 2 modules × r·(4096 + 4096)
+    assert json.loads(out.output)[0]["training"]["trainable_params"] == 32 * 2 * 8 * 8192

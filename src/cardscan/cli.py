@@ -105,6 +105,13 @@ def main(
     seq_len: Annotated[int, typer.Option(min=1, help="Training sequence length.")] = 2048,
     zero: Annotated[int, typer.Option(min=0, max=3, help="DeepSpeed ZeRO stage for training modes.")] = 0,
     gpus: Annotated[int, typer.Option(min=1, help="Data-parallel GPUs that ZeRO shards over.")] = 1,
+    lora_targets: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Comma-separated modules LoRA adapts (default: q,k,v,o,gate,up,down projections)."),
+    ] = None,
+    no_flash_attention: Annotated[
+        bool, typer.Option("--no-flash-attention", help="Training activations without flash attention.")
+    ] = False,
     no_checkpointing: Annotated[
         bool, typer.Option("--no-checkpointing", help="Training without gradient checkpointing.")
     ] = False,
@@ -136,6 +143,8 @@ def main(
         kv_dtype=kv_dtype, engine=engine.value, gpu=gpu, gpu_util=gpu_util, tp=tp, gpu_layers=gpu_layers,
         mode=mode.value, lora_rank=lora_rank, optimizer=optimizer.value, seq_len=seq_len, timeout=timeout, retries=retries,
         zero_stage=zero, num_gpus=gpus, gradient_checkpointing=not no_checkpointing,
+        lora_targets=tuple(t.strip() for t in (lora_targets or "").split(",") if t.strip()),
+        flash_attention=not no_flash_attention,
     )  # fmt: skip
     if gpu is not None:
         _check_gpu(gpu)

@@ -64,6 +64,10 @@ class ScanOptions:
     """Training sequence length."""
     gradient_checkpointing: bool = True
     """Recompute activations in the backward pass (training modes)."""
+    lora_targets: tuple[str, ...] = ()
+    """Modules LoRA adapts (empty: the Llama-style attention + MLP projections)."""
+    flash_attention: bool = True
+    """Training activations with flash attention (no s² attention matrix)."""
     zero_stage: int = 0
     """DeepSpeed ZeRO stage (0–3) for training modes: optimizer, gradients, weights sharded over `num_gpus`."""
     num_gpus: int = 1

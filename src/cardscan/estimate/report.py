@@ -125,10 +125,12 @@ def _training(result: ScanResult, facts, options, params: int):
         gated_mlp=facts.model_type not in _UNGATED_MLP, tied_embeddings=facts.tie_word_embeddings,
         dense_layers=facts.num_layers - len(facts.moe_layers) if facts.moe_layers else 0,
     )  # fmt: skip
+    targets = {"lora_targets": options.lora_targets} if options.lora_targets else {}
     opts = TrainOptions(
         mode=options.mode, optimizer=options.optimizer, lora_rank=options.lora_rank, seq_len=options.seq_len,
         micro_batch=options.batch, gradient_checkpointing=options.gradient_checkpointing,
-        zero_stage=options.zero_stage, num_gpus=options.num_gpus,
+        flash_attention=options.flash_attention, zero_stage=options.zero_stage, num_gpus=options.num_gpus,
+        **targets,
     )  # fmt: skip
     base = result.weights.bytes if result.weights and result.weights.bytes else None
     return estimate_training(dims, opts, base_weight_bytes=base)
