@@ -232,7 +232,7 @@ def sniff(tensors: Sequence[TensorInfo]) -> QuantFormat | None:
     if qweight is not None:
         return FORMATS_BY_METHOD[_gptq_or_awq(qweight, names)]
     for fmt in FORMATS:
-        if any(n.endswith(m) for n in names for m in fmt.markers):
+        if fmt.markers and any(n.endswith(fmt.markers) for n in names):
             return fmt
     if any(t.dtype == "U32" and n.endswith(".weight") and f"{n[:-7]}.scales" in names for n, t in names.items()):
         return FORMATS_BY_METHOD["mlx"]
@@ -286,7 +286,7 @@ def recognise(
 
 
 def _has_any(tensors: Sequence[TensorInfo], suffixes: tuple[str, ...]) -> bool:
-    return any(t.name.endswith(s) for t in tensors for s in suffixes)
+    return bool(suffixes) and any(t.name.endswith(suffixes) for t in tensors)
 
 
 def _has_weight(tensors: Sequence[TensorInfo], fmt: QuantFormat) -> bool:
@@ -314,8 +314,11 @@ def _plain(t: TensorInfo) -> TensorRole:
 def _split(fmt: QuantFormat, tensors: Sequence[TensorInfo]) -> dict[str, tuple[str, str]]:
     """name → (module, suffix) for tensors whose names end with one of the format's suffixes (longest wins)."""
     suffixes = sorted({*fmt.aux, *(r.suffix for r in fmt.weights)}, key=len, reverse=True)
+    any_suffix = tuple(suffixes)
     found = {}
     for t in tensors:
+        if not t.name.endswith(any_suffix):  # one C-level check spares most tensors the per-suffix scan
+            continue
         s = next((s for s in suffixes if t.name.endswith(s) and len(t.name) > len(s)), None)
         if s is not None:
             found[t.name] = (t.name[: -len(s)], s)
