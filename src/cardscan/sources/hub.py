@@ -57,6 +57,8 @@ class HubConfig:
     @classmethod
     def from_env(cls, token: str | None = None, endpoint: str | None = None) -> HubConfig:
         """Explicit values first, else HF_ENDPOINT and huggingface_hub's token lookup (HF_TOKEN, token file)."""
+        if token is None and os.environ.get("HF_TOKEN") and not os.environ.get("HF_OIDC_RESOURCE"):
+            token = os.environ["HF_TOKEN"]  # what get_token() would return, without its ~0.2 s import
         if token is None:
             from huggingface_hub import get_token  # deferred: keeps CLI start-up fast
 
