@@ -8,7 +8,6 @@ The emulator (cardscan.testing.hub.HubEmulator over tests/fixtures/hub) runs in 
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import struct
 import tempfile
@@ -40,24 +39,12 @@ SHARD_ROWS_MAX = 6  # more shards than this are summed into one row
 
 
 class TimedHub(HubEmulator):
-    """The emulator, with the time each log entry was recorded (after the latency knob's sleep), and TCP_NODELAY.
-
-    The stock emulator writes headers and body in separate sends without TCP_NODELAY, so on a kept-alive connection
-    Nagle's algorithm meets the client's delayed ACK and every request after the first waits ~40 ms. Real servers
-    do not behave so; `nodelay` (on by default here) sets the option on each accepted socket.
-    """
+    """The emulator, with the time each log entry was recorded (after the latency knob's sleep)."""
 
     def __init__(self, *args, **kwargs) -> None:
         self._times_lock = threading.Lock()
         self.times: dict[int, float] = {}
-        self.nodelay = True
         super().__init__(*args, **kwargs)
-
-    def start(self) -> TimedHub:
-        super().start()
-        for server in self._servers:
-            server.RequestHandlerClass = _no_delay(server.RequestHandlerClass, self)
-        return self
 
     def record(self, entry: LogEntry) -> int:
         with self._times_lock:
@@ -69,18 +56,6 @@ class TimedHub(HubEmulator):
         with self._times_lock:
             super().reset()
             self.times = {}
-
-
-def _no_delay(handler: type, hub: TimedHub) -> type:
-    """A handler subclass that sets TCP_NODELAY on its connection while `hub.nodelay` is true."""
-
-    class NoDelayHandler(handler):
-        def setup(self) -> None:
-            super().setup()
-            if hub.nodelay:
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    return NoDelayHandler
 
 
 @dataclass(frozen=True)
@@ -323,12 +298,6 @@ def main() -> None:
                 "per_file": {p: {"requests": r, "bytes": b} for p, (r, b) in _zip_counts(run).items()},
                 "client_io": {"requests": run.result.io.requests, "bytes_read": run.result.io.bytes_read},
             }  # fmt: skip
-        hub.nodelay = False
-        stock = {repo: statistics.median(timed_runs(hub, repo, args.repeats, 0.0)[0]) for repo in REPOS}
-        hub.nodelay = True
-        for row in summary:
-            row.insert(11, ms(stock[row[0]]))
-        data["stock_emulator_plain_s"] = stock
         ignored = ignore_range_rows(hub)
         with tempfile.TemporaryDirectory() as tmp:
             cpu = [client_cpu_row(hub, repo, Path(tmp), args.repeats) for repo in REPOS]
@@ -344,7 +313,7 @@ def _zip_counts(run: Run) -> dict[str, tuple[int, int]]:
 
 SUMMARY_HEADERS = [
     "repo", "requests", "api", "resolve (hub)", "cdn", "bytes all", "bytes files", "minimum", "files/min", "depth",
-    "wall 0 ms", "wall 0 ms, stock emulator", f"wall {ms(LATENCY_S)}/req", f"depth × {ms(LATENCY_S)}",
+    "wall 0 ms", f"wall {ms(LATENCY_S)}/req", f"depth × {ms(LATENCY_S)}",
 ]  # fmt: skip
 
 
@@ -354,8 +323,7 @@ def report(info, repeats, summary, details, ignored, warm, cpu) -> str:
         "",
         machine_line(info),
         f"Emulator and client share this process (and its GIL) on 127.0.0.1. Wall times: median of {repeats} "
-        f"`scan()` calls after an untimed warm-up per repo, with TCP_NODELAY set on the emulator's sockets "
-        "('stock emulator' column: without it, see `TimedHub`) (DeepSeek-V3's warm-up, which generates its shards, took "
+        f"`scan()` calls after an untimed warm-up per repo (DeepSeek-V3's warm-up, which generates its shards, took "
         f"{warm['deepseek-ai/DeepSeek-V3']:.1f} s). Bytes are what the emulator wrote (`LogEntry.bytes_sent`, bodies "
         "only, API answers included in 'all'). The minimum is config + README + index (when read) whole, plus 8+N "
         f"of every shard read. Depth is counted from log timestamps in the {ms(LATENCY_S)}-latency run: requests "
@@ -384,9 +352,8 @@ def report(info, repeats, summary, details, ignored, warm, cpu) -> str:
         "## Client CPU alone (the same stored files as a local folder, no HTTP)",
         "",
         f"`scan()` median of {repeats}; then one `fetch()` and one `interpret()` timed apart, and two per-tensor "
-        "hot spots timed on their own: `fetch._estimate_header` for every shard (each call walks the whole index "
-        "`weight_map`) and `parse.params.is_buffer` over every tensor (called twice per scan: by "
-        "`count_parameters` and `interpret._buffer_bytes`).",
+        "hot spots timed on their own: `fetch._estimate_header` for every shard (names grouped once per index) and "
+        "`parse.params.is_buffer` over every tensor (called once per scan, by `count_parameters`).",
         "",
         md_table(
             ["repo", "shards", "tensors", "scan", "fetch", "Σ _estimate_header", "interpret", "is_buffer × all"], cpu
