@@ -18,7 +18,6 @@ from cardscan.parse.gguf import (
     gguf_quant_label,
     parse_gguf,
     read_gguf,
-    split_gguf_name,
 )
 from cardscan.parse.reader import BufferedReader
 
@@ -272,21 +271,6 @@ def test_split_pair():
     assert first.metadata["split.tensors.count"] == len(first.tensors) + len(second.tensors) == 21
     assert first.tensor_bytes + second.tensor_bytes == TINY_BYTES
     assert "general.architecture" not in second.metadata
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("Model-Q4_K_M-00001-of-00003.gguf", ("Model-Q4_K_M", 1, 3)),
-        ("sub/dir/m-00003-of-00003.gguf", ("sub/dir/m", 3, 3)),
-        ("m-00004-of-00003.gguf", None),
-        ("m-00000-of-00003.gguf", None),
-        ("m-Q4_K_M.gguf", None),
-        ("m-00001-of-00003.safetensors", None),
-    ],
-)
-def test_split_gguf_name(path, expected):
-    assert split_gguf_name(path) == expected
 
 
 def test_quant_label():

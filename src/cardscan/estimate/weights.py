@@ -23,7 +23,7 @@ PRECISIONS: dict[str, float] = {
 # Cheapest-first order used when looking for the precision that fits (one name per size).
 PRECISION_LADDER: tuple[str, ...] = ("bf16", "fp8", "int4")
 
-QUICK_RULE_LABEL = "quick rule (NVIDIA): params × bytes/param × 2"
+QUICK_RULE_LABEL = "params × bytes/param × 2 (NVIDIA)"
 QUICK_RULE_FACTOR = 2  # NVIDIA "GPU memory essentials for AI performance": ×2 "for optimizer states and other overhead"
 
 
@@ -71,11 +71,6 @@ def precision_bytes(precision: str) -> float:
 def weights_at(params: int, precision: str) -> int:
     """Weight bytes of `params` parameters stored at `precision` (no block scales)."""
     return int(params * precision_bytes(precision))
-
-
-def weights_table(params: int) -> dict[str, int]:
-    """Weight bytes at every precision of PRECISIONS."""
-    return {name: weights_at(params, name) for name in PRECISIONS}
 
 
 def quick_rule_bytes(params: int, precision: str) -> int:

@@ -354,20 +354,6 @@ def _general_config(metadata: dict[str, MetaValue], config: dict[str, Any]) -> N
         config["base_model"] = bases
 
 
-_SPLIT_RE = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
-
-
-def split_gguf_name(path: str) -> tuple[str, int, int] | None:
-    """`dir/Model-Q4_K_M-00001-of-00003.gguf` → (`dir/Model-Q4_K_M`, 1, 3); None when not a split name."""
-    m = _SPLIT_RE.match(path)
-    if not m:
-        return None
-    part, count = int(m["part"]), int(m["count"])
-    if not 1 <= part <= count:
-        return None
-    return m["stem"], part, count
-
-
 # GGUF type names in file names (shared/spec/quant-formats.md §9).
 _QUANT_NAME_RE = re.compile(
     r"(?<![A-Za-z0-9])(?:I?Q[1-8]_(?:0|1|K(?:_[SML])?|XXS|XS|S|M|NL)|TQ[12]_0|MXFP4(?:_MOE)?|BF16|F16|F32)"

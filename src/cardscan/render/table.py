@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cardscan.estimate.weights import QUICK_RULE_LABEL
 from cardscan.render.units import capacity_text, count, human_bytes, model_shape, quant_label, training_text
 from cardscan.result import ScanResult
 
@@ -65,7 +66,7 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
         rows.append(("card", _card_line(r)))
     if r.precision_bytes:
         rows.append(("at precision", "  ".join(f"{k.upper()} {human_bytes(v)}" for k, v in r.precision_bytes.items())))
-        rows.append(("quick rule", "params × bytes × 2: " + "  ".join(
+        rows.append(("quick rule", QUICK_RULE_LABEL + ": " + "  ".join(
             f"{k.upper()} {human_bytes(v)}" for k, v in r.rule_of_thumb_bytes.items())))  # fmt: skip
     if r.memory is not None:
         rows.extend(_memory_rows(r))
