@@ -38,14 +38,29 @@ def test_cdn_429_with_retry_after_then_success(hub):
     assert [e.status for e in hub.log if "model.safetensors" in e.path and e.origin == "hub"] == [302]
 
 
-def test_hub_429_beyond_the_wait_cap_fails_fast(tmp_path):
-    """A hub 429 carries `RateLimit: r=0;t=<window reset>`; t + 1 s beyond max_total_wait (60 s) → no sleep,
-    an error result `rate_limited` naming the wait. A fresh emulator keeps t near 300 s whatever the session age."""
-    with HubEmulator(HUB_ROOT, cache_dir=tmp_path) as hub:
-        hub.set_fault(GPT2, fail_429=1, origin="hub")
-        r = scan(GPT2, options(hub))
-    assert r.error.code == "rate_limited" and "asks to wait" in r.error.message
-    assert r.io.retries == 0 and len(hub.log) == 1
+def test_hub_429_pauses_every_worker_until_the_reset(hub):
+    """A hub 429 carries `RateLimit: r=0;t=<window reset>`: the shared limiter holds every worker until the reset
+    (here a 2 s window), then the batch goes on; nobody fails and only the one 429 is seen."""
+    hub.set_fault(None, rate_window=2)
+    hub.set_fault(GPT2, fail_429=1, origin="hub", only="/api/models/")
+    results = scan_many([GPT2, "org/variants", "org/no-readme"], options(hub, ""), workers=3)
+    assert [r.ok or r.error.code for r in results] == [True, True, True]
+    assert sum(r.io.rate_limited for r in results) == 1 == statuses(hub, "hub").count(429)
+    assert results[0].io.rate_wait_s > 0
+
+
+def test_hub_429_longer_than_the_pause_cap_fails_fast(hub):
+    """A reset further away than the limiter's `max_pause` fails the request at once as `rate_limited`."""
+    from cardscan.sources.http import HubSession
+    from cardscan.sources.ratelimit import RateLimiter
+
+    hub.set_fault(None, rate_window=300)
+    hub.set_fault(GPT2, fail_429=1, origin="hub")
+    session = HubSession(4, RateLimiter(max_pause=5))
+    start = time.monotonic()
+    r = scan(GPT2, options(hub), session=session)
+    assert r.error.code == "rate_limited" and "quota resets in" in r.error.message
+    assert time.monotonic() - start < 5 and len(hub.log) == 1
 
 
 def test_5xx_retried_within_bounds(hub):
@@ -122,3 +137,65 @@ def _span(rng: str | None) -> int:
     """Bytes a `bytes=a-b` Range asks for."""
     start, end = rng.removeprefix("bytes=").split("-")
     return int(end) - int(start) + 1
+
+
+# -- a 500-repo batch with 10 % of the repos given a fault ---------------------------------------------------------
+
+BATCH = 500
+# (kind, knobs, transient?) — each given to BATCH // 100 repos; stalls outlast the 1 s timeout on every try.
+FAULTS: list[tuple[str, dict, bool]] = [
+    ("429 + Retry-After", {"fail_429": 1, "retry_after": 1, "origin": "cdn"}, True),
+    ("429, no Retry-After", {"fail_429": 1, "retry_after": None, "origin": "cdn"}, True),
+    ("hub 429 (RateLimit t)", {"fail_429": 1, "origin": "hub", "only": "/api/models/"}, True),
+    ("5xx burst", {"fail_5xx": 2, "status_5xx": 503, "only": "/api/models/"}, True),
+    ("reset mid-body", {"reset_mid_body": 1, "origin": "cdn"}, True),
+    ("truncated body", {"truncate_body": 1, "only": "config.json"}, True),
+    ("Range ignored", {"ignore_range": True, "origin": "cdn"}, True),
+    ("redirect to another host", {"redirect_to": "{cdn}/elsewhere?token={token}", "only": "README.md"}, False),
+    ("redirect loop", {"redirect_to": "{path}", "only": "config.json"}, False),
+    ("stall", {"first_byte_delay": 3.0, "only": "config.json"}, False),
+]
+PERMANENT_CODES = {"redirect to another host": "not_found", "redirect loop": "network", "stall": "network"}
+
+
+@pytest.fixture(scope="module")
+def batch_hub(tmp_path_factory: pytest.TempPathFactory):
+    from cardscan.testing.hub import replicate
+
+    root = tmp_path_factory.mktemp("batch-corpus")
+    ids = replicate(HUB_ROOT, [GPT2], root, BATCH)
+    with HubEmulator(root, cache_dir=root / ".cache") as emu:
+        yield emu, ids
+
+
+def test_500_repo_batch_with_10_percent_faults(batch_hub):
+    hub, ids = batch_hub
+    hub.reset()
+    hub.set_fault(None, rate_window=2, rate_quotas={"api": 10**6, "resolvers": 10**6, "pages": 10**6})
+    per_kind = BATCH // 10 // len(FAULTS)
+    kind_of: dict[str, str] = {}
+    for k, (kind, knobs, _) in enumerate(FAULTS):
+        for repo in ids[k * 50 : k * 50 + per_kind]:  # spread over the batch
+            hub.set_fault(repo, **knobs)
+            kind_of[repo] = kind
+    assert len(kind_of) == BATCH // 10
+    start = time.monotonic()
+    results = scan_many(ids, options(hub, "hf_canary_token", retries=2, timeout=1.0), workers=32)
+    assert time.monotonic() - start < 25  # nothing hangs
+    transient = {kind for kind, _, ok in FAULTS if ok}
+    for r in results:
+        kind = kind_of.get(r.input)
+        if kind is None or kind in transient:
+            assert r.ok, (kind, r.error)
+            assert r.parameters.total == GPT2_TOTAL
+        else:
+            assert r.error.code == PERMANENT_CODES[kind], (kind, r.error)
+            assert "hf_canary_token" not in r.error.message
+    faulted = [r for r in results if kind_of.get(r.input) in transient - {"Range ignored"}]
+    assert all(r.io.retries >= 1 for r in faulted)
+    # The client's own counts match what the emulator saw.
+    assert sum(r.io.requests for r in results) == len(hub.log)
+    assert sum(r.io.rate_limited for r in results) == sum(e.status == 429 for e in hub.log)
+    assert sum(r.io.cdn_requests for r in results) == sum(e.origin == "cdn" for e in hub.log)
+    assert sum(r.io.api_requests for r in results) == sum(e.path.startswith("/api/models/") for e in hub.log)
+    assert not any(e.authorization_present for e in hub.log if e.origin == "cdn")

@@ -180,6 +180,16 @@ class IOReport:
     """Retried requests."""
     seconds: float
     """Wall time of the scan."""
+    api_requests: int = 0
+    """Requests counted in the Hub's `api` rate-limit bucket (model info, tree pages)."""
+    resolver_requests: int = 0
+    """Requests counted in the Hub's `resolvers` bucket (`/resolve/` URLs)."""
+    cdn_requests: int = 0
+    """Requests to the CDN the Hub redirects to (not rate limited)."""
+    rate_limited: int = 0
+    """429 answers received."""
+    rate_wait_s: float = 0.0
+    """Seconds this scan's requests waited for the shared rate limiter (quota windows, 429 resets)."""
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ def scan(target: str, options: ScanOptions | None = None, *, session=None, depth
         result = ScanResult(
             target, repo_id, revision, None, error=Failure(ErrorCode.INTERNAL.value, f"{type(exc).__name__}: {exc}")
         )
-    io = IOReport(stats.requests, stats.bytes_read, stats.retries, round(time.perf_counter() - started, 4))
+    seconds = round(time.perf_counter() - started, 4)
+    io = IOReport(stats.requests, stats.bytes_read, stats.retries, seconds, **stats.buckets())
     return _with_io(result, io)
 
 

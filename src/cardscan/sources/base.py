@@ -63,6 +63,16 @@ class IOStats:
     requests: int = 0
     bytes_read: int = 0
     retries: int = 0
+    api: int = 0
+    """Requests to the Hub's `api` bucket (model info, tree pages)."""
+    resolvers: int = 0
+    """Requests to the Hub's `resolvers` bucket (`/resolve/` URLs and their resolve-cache hops)."""
+    cdn: int = 0
+    """Requests to another origin (the LFS/Xet CDN the Hub redirects to): not rate limited."""
+    rate_limited: int = 0
+    """429 answers received."""
+    rate_wait_s: float = 0.0
+    """Seconds this source's requests slept waiting for a rate-limit window."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, requests: int = 0, bytes_read: int = 0, retries: int = 0) -> None:
@@ -71,6 +81,22 @@ class IOStats:
             self.requests += requests
             self.bytes_read += bytes_read
             self.retries += retries
+
+    def count(self, bucket: str, *, limited: bool = False, waited: float = 0.0) -> None:
+        """Count one request in its rate-limit bucket (`api`, `resolvers`, `cdn`; `pages` only in `requests`)."""
+        with self._lock:
+            if bucket in ("api", "resolvers", "cdn"):
+                setattr(self, bucket, getattr(self, bucket) + 1)
+            self.rate_limited += limited
+            self.rate_wait_s += waited
+
+    def buckets(self) -> dict[str, int | float]:
+        """The per-bucket counters as IOReport fields."""
+        with self._lock:
+            return {
+                "api_requests": self.api, "resolver_requests": self.resolvers, "cdn_requests": self.cdn,
+                "rate_limited": self.rate_limited, "rate_wait_s": round(self.rate_wait_s, 3),
+            }  # fmt: skip
 
 
 class Source(Protocol):

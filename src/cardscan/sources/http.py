@@ -1,4 +1,5 @@
-"""HTTP transport for the Hub source: redirects followed by hand, bounded body reads, and bounded retries."""
+"""HTTP transport for the Hub source: one pooled session per batch (with its rate limiter), redirects followed by
+hand, bounded body reads, bounded retries, a per-repo deadline, and URLs redacted before they reach a message."""
 
 from __future__ import annotations
 
@@ -6,21 +7,24 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import parse_header_links
 
 from cardscan.errors import ErrorCode, ScanError
 from cardscan.sources.base import IOStats
+from cardscan.sources.ratelimit import RateLimiter, bucket_of, parse_ratelimit, retry_after
 
 # Statuses worth another try (hub-protocol.md §8; the Hub's 5xx are transient gateway/overload errors).
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES: frozenset[int] = frozenset({301, 302, 303, 307, 308})
+SCHEMES = ("http", "https")  # a redirect anywhere else (file:, ftp:, data:) is refused
 MAX_REDIRECTS = 5
 BACKOFF_FIRST = 0.5  # seconds; doubles per try (brief: 0.5 s doubling, cap 8 s)
 BACKOFF_CAP = 8.0
@@ -28,8 +32,18 @@ JITTER = 0.1  # fraction of the computed backoff added at random, so parallel re
 READ_CHUNK = 16 << 10  # small, so a Range-ignoring 200 is cut off after little more than what was asked
 ERROR_BODY_LIMIT = 4 << 10  # error replies are read only this far (their text is never shown)
 DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
-# `RateLimit: "resolvers";r=0;t=172` (hub-protocol.md §8): remaining r, seconds to reset t.
-_RATELIMIT = re.compile(r";\s*r=(\d+)\s*;\s*t=(\d+)")
+ORIGIN_POOLS = 8  # distinct origins kept pooled: the Hub, its CDN(s), a mirror
+# Connection failures worth another try; anything else requests raises (bad URL, bad scheme) is final.
+TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    urllib3.exceptions.DecodeError,
+    TimeoutError,
+    ConnectionError,
+)
 
 
 @dataclass
@@ -64,13 +78,92 @@ class _Truncated(Exception):
     """The body ended before its Content-Length: retried like a dropped connection."""
 
 
-def make_session(pool_maxsize: int = 32) -> requests.Session:
-    """A session whose connection pool lets concurrent header reads to one host reuse connections."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_maxsize, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+class HubSession(requests.Session):
+    """A session shared by every worker of a batch: one keep-alive pool per origin, and one rate limiter."""
+
+    def __init__(self, concurrency: int = 32, limiter: RateLimiter | None = None) -> None:
+        super().__init__()
+        self.limiter = limiter or RateLimiter()
+        # pool_maxsize: connections kept per origin; below the number of concurrent requests, the extra
+        # connections are closed after one use and every later one pays a new handshake.
+        adapter = HTTPAdapter(pool_connections=ORIGIN_POOLS, pool_maxsize=max(1, concurrency), max_retries=0)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+
+def make_session(concurrency: int = 64) -> HubSession:
+    """A session whose pool keeps `concurrency` connections per origin alive (batch workers × reads per scan)."""
+    return HubSession(concurrency)
+
+
+def limiter_of(session: requests.Session) -> RateLimiter | None:
+    """The shared limiter of a HubSession (None for a plain session: each source then gets its own)."""
+    return getattr(session, "limiter", None)
+
+
+def redact(text: str, token: str | None = None) -> str:
+    """`text` (a URL, or a message holding URLs) safe to print: every URL loses its query string and userinfo,
+    and anything equal to the token is masked, wherever it appears."""
+    if token:
+        text = text.replace(token, "***")
+    return _URL.sub(lambda m: _redact_url(m.group(0)), text)
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]*")
+
+
+def _redact_url(url: str) -> str:
+    """One URL without userinfo and query (fragments too): scheme://host[:port]/path[?…]."""
+    scheme, rest = url.split("://", 1)
+    authority, sep, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    path = sep + path
+    for mark in ("?", "#"):
+        if mark in path:
+            path = path.split(mark, 1)[0] + mark + "…"
+    if "?" in authority or "#" in authority:
+        authority = re.split(r"[?#]", authority, maxsplit=1)[0] + "?…"
+    return f"{scheme}://{authority}{path}"
+
+
+@dataclass
+class Deadline:
+    """Wall-clock budget of one repo: every read, retry, backoff and page together. Time spent paused by the
+    shared rate limiter is not the repo's doing and is added back."""
+
+    seconds: float | None
+    """Budget in seconds; None for no deadline."""
+    clock: Callable[[], float] = time.monotonic
+    _start: float | None = None
+    _paused: float = 0.0
+    _pause_end: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def left(self) -> float:
+        """Seconds left (the clock starts at the first call); inf without a deadline."""
+        if self.seconds is None:
+            return float("inf")
+        with self._lock:
+            now = self.clock()
+            if self._start is None:
+                self._start = now
+            return self._start + self.seconds + self._paused - now
+
+    def pause(self, seconds: float) -> None:
+        """Extend the budget by a rate-limit pause starting now (overlapping pauses of parallel reads count once)."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            now = self.clock()
+            end = now + seconds
+            self._paused += max(0.0, end - max(now, self._pause_end))
+            self._pause_end = max(self._pause_end, end)
+
+    def check(self, what: str) -> None:
+        """Raise NETWORK when the budget is spent."""
+        if self.left() <= 0:
+            raise ScanError(ErrorCode.NETWORK, f"gave up on {what}: the {self.seconds:g} s deadline for this repo passed")
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -98,12 +191,8 @@ def next_link(headers: Mapping[str, str], base: str) -> str | None:
 
 
 def server_wait(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait: `RateLimit` r=0 → t+1, else integer `Retry-After`."""
-    m = _RATELIMIT.search(headers.get("RateLimit", ""))
-    if m and int(m.group(1)) == 0:
-        return int(m.group(2)) + 1.0
-    retry_after = headers.get("Retry-After", "").strip()
-    return float(retry_after) if retry_after.isdigit() else None  # HTTP-dates ignored, as huggingface_hub does
+    """Seconds a non-429 answer (a 503) asks us to wait: integer `Retry-After`. A 429's wait is the limiter's."""
+    return retry_after(headers)
 
 
 def backoff(attempt: int) -> float:
@@ -114,30 +203,45 @@ def backoff(attempt: int) -> float:
 
 @dataclass
 class Transport:
-    """Sends GETs on a shared session: follows redirects itself, reads bodies up to a limit, retries."""
+    """Sends GETs on a shared session: follows redirects itself, reads bodies up to a limit, retries, waits for
+    the shared rate limiter, and never sends the token anywhere but the configured endpoint's origin."""
 
     session: requests.Session
     stats: HubStats
+    home: str = ""
+    """The configured endpoint: the only origin that ever sees the token."""
     timeout: float = 10.0
     max_retries: int = 4
     max_total_wait: float = 60.0
     user_agent: str = "cardscan"
     sleep: Callable[[float], None] = time.sleep
+    deadline: Deadline = field(default_factory=lambda: Deadline(None))
+    token: str | None = field(default=None, repr=False)
+    """Masked in every message this transport builds."""
+    limiter: RateLimiter | None = None
     _located: dict[str, str] = field(default_factory=dict, repr=False)
     """Hub URL → the other-origin URL it redirects to (learnt by `locate` or a first read), reused by later reads."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = limiter_of(self.session) or RateLimiter()
+        self._home = origin(self.home) if self.home else None
 
     def locate(self, url: str, headers: Mapping[str, str], *, token: str | None) -> None:
         """Learn where `url` redirects (the Hub's 302 to its CDN) without reading the target, so the later GET
         goes straight there: the hop then overlaps other reads instead of adding a round trip. Best effort."""
         try:
             resp = self._send(url, headers, token)
-        except (requests.ConnectionError, requests.Timeout):
+        except (*TRANSIENT, ScanError, ValueError, requests.RequestException):
             return
         location = resp.headers.get("Location")
         self._discard(resp)
         if resp.status_code in REDIRECT_STATUSES and location:
-            target = urljoin(url, location)
+            try:
+                target = self._target(url, location)
+            except ScanError:
+                return
             if origin(target) != origin(url):  # same-origin hops keep their auth: let _follow handle them
                 with self._lock:
                     self._located[url] = target
@@ -148,15 +252,22 @@ class Transport:
         tries = 0
         while True:
             tries += 1
+            self.deadline.check(self._redact(_short(url)))
             reply, failure = self._try(url, headers, token, limit)
             if failure is None and reply is not None and reply.status not in RETRY_STATUSES:
                 return reply
-            wait = server_wait(reply.headers) if reply is not None else None
-            delay = wait if wait is not None else backoff(tries - 1)
-            if tries > self.max_retries or waited + delay > self.max_total_wait:
-                raise self._gave_up(url, reply, failure, tries, wait)
+            # A 429 has already emptied its bucket in the shared limiter: the next try's reserve() sleeps until
+            # the reset, for every worker. Other failures back off on their own.
+            if reply is not None and reply.status == 429:
+                delay = 0.0
+            else:
+                wait = server_wait(reply.headers) if reply is not None else None
+                delay = wait if wait is not None else backoff(tries - 1)
+            if tries > self.max_retries or waited + delay > self.max_total_wait or delay >= self.deadline.left():
+                raise self._gave_up(url, reply, failure, tries)
             self.stats.add(retries=1)
-            self.sleep(delay)
+            if delay:
+                self.sleep(delay)
             waited += delay
 
     def _try(
@@ -165,10 +276,12 @@ class Transport:
         """One try (redirect hops included): the reply, or why the connection failed."""
         try:
             return self._follow(url, headers, token, limit), None
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+        except TRANSIENT as exc:
             return None, f"{type(exc).__name__}"
         except _Truncated as exc:
             return None, str(exc)
+        except (requests.RequestException, ValueError) as exc:  # a URL requests cannot send (bad scheme, host…)
+            raise ScanError(ErrorCode.NETWORK, f"cannot request {self._redact(_short(url))}: {type(exc).__name__}")
 
     def _follow(self, url: str, headers: Mapping[str, str], token: str | None, limit: int) -> Reply:
         """Send the request and follow up to MAX_REDIRECTS hops, keeping `Authorization` only on one origin."""
@@ -190,72 +303,140 @@ class Transport:
             if resp.status_code not in REDIRECT_STATUSES or not location:
                 return self._read(resp, limit)
             self._discard(resp)
-            target = urljoin(url, location)
-            # A token must never reach a CDN or any other origin (hub-protocol.md §4).
+            target = self._target(url, location)
+            # A token must never reach a CDN or any other origin (hub-protocol.md §4), nor come back after one.
             keep_auth = keep_auth and origin(target) == origin(url)
             if origin(target) != origin(first):
                 with self._lock:
                     self._located[first] = target  # the next read of this file skips the Hub hop
             if target in seen:
-                raise ScanError(ErrorCode.NETWORK, f"redirect loop at {_short(target)}")
+                raise ScanError(ErrorCode.NETWORK, f"redirect loop at {self._redact(_short(target))}")
             seen.add(target)
             url = target
-        raise ScanError(ErrorCode.NETWORK, f"more than {MAX_REDIRECTS} redirects from {_short(url)}")
+        raise ScanError(ErrorCode.NETWORK, f"more than {MAX_REDIRECTS} redirects from {self._redact(_short(first))}")
+
+    def _target(self, url: str, location: str) -> str:
+        """The absolute URL a `Location` names; a malformed one or a scheme other than http(s) is refused."""
+        try:
+            target = urljoin(url, location.strip())
+            parts = urlsplit(target)
+            parts.port  # noqa: B018 -- raises ValueError for a malformed port
+        except ValueError:
+            raise ScanError(ErrorCode.NETWORK, f"malformed redirect from {self._redact(_short(url))}") from None
+        if parts.scheme.lower() not in SCHEMES or not parts.hostname:
+            scheme = re.sub(r"[^a-z0-9+.-]", "", parts.scheme.lower())[:16] or "?"
+            raise ScanError(
+                ErrorCode.NETWORK, f"refused a redirect to a {scheme}: URL from {self._redact(_short(url))}"
+            )
+        return target
 
     def _send(self, url: str, headers: Mapping[str, str], token: str | None) -> requests.Response:
-        """One HTTP hop, counted in the stats whatever its outcome."""
+        """One HTTP hop, counted in the stats and its rate-limit bucket whatever its outcome."""
+        home = self._home is not None and origin(url) == self._home
+        bucket = bucket_of(urlsplit(url).path, home)
+        assert self.limiter is not None
+        wait = self.limiter.reserve(bucket)
+        if wait:
+            self.deadline.pause(wait)
+            self.sleep(wait)
+        self.stats.count(bucket, waited=wait)
         sent = {"User-Agent": self.user_agent, **headers}
-        if token:
+        if token and (home or self._home is None):
             sent["Authorization"] = f"Bearer {token}"
         self.stats.add(requests=1)
-        return self.session.get(
-            url, headers=sent, stream=True, allow_redirects=False, timeout=(self.timeout, self.timeout)
-        )
+        left = self.deadline.left()
+        timeout = max(0.001, min(self.timeout, left))
+        try:
+            resp = self.session.get(url, headers=sent, stream=True, allow_redirects=False, timeout=(timeout, timeout))
+        except BaseException:
+            self.limiter.done(bucket, None, {})
+            raise
+        self.limiter.done(bucket, resp.status_code, resp.headers)
+        if resp.status_code == 429:
+            self.stats.count("", limited=True)
+        return resp
 
     def _discard(self, resp: requests.Response) -> None:
         """Drain a short redirect body so its connection goes back to the pool; close a long one."""
         length = resp.headers.get("Content-Length", "")
+        drained = False
         try:
             if length.isdigit() and int(length) <= ERROR_BODY_LIMIT:
-                self.stats.add(bytes_read=sum(len(piece) for piece in resp.iter_content(chunk_size=READ_CHUNK)))
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                self.stats.add(bytes_read=sum(len(piece) for piece in _pieces(resp, ERROR_BODY_LIMIT + 1)))
+                drained = True
+        except TRANSIENT:
             pass  # the hop's body is never used; the next hop decides the outcome
         finally:
-            resp.close()
+            _finish(resp, drained)
 
     def _read(self, resp: requests.Response, limit: int) -> Reply:
-        """Read at most `limit` body bytes (less for errors), then close so nothing more is downloaded."""
+        """Read at most `limit` body bytes (less for errors), then close so nothing more is downloaded. Between
+        pieces the repo's deadline is checked, so a server trickling one byte at a time cannot hold the scan."""
         cap = limit if resp.status_code < 400 else min(limit, ERROR_BODY_LIMIT)
         parts: list[bytes] = []
         got = 0
         complete = True
         try:
-            for piece in resp.iter_content(chunk_size=max(1, min(READ_CHUNK, cap + 1))):
+            for piece in _pieces(resp, cap + 1):
                 parts.append(piece)
                 got += len(piece)
                 self.stats.add(bytes_read=len(piece))
                 if got > cap:
                     complete = False
                     break
+                self.deadline.check(self._redact(_short(resp.url or "")))
+        except BaseException:
+            complete = False
+            raise
         finally:
-            resp.close()
+            _finish(resp, complete)
         body = b"".join(parts)
         if complete:
             _check_length(resp, len(body))
         return Reply(resp.status_code, CaseInsensitiveDict(resp.headers), body[:cap], resp.url or "", complete)
 
-    def _gave_up(self, url: str, reply: Reply | None, failure: str | None, tries: int, wait: float | None) -> ScanError:
+    def _redact(self, text: str) -> str:
+        return redact(text, self.token)
+
+    def _gave_up(self, url: str, reply: Reply | None, failure: str | None, tries: int) -> ScanError:
         """The error for a request whose tries ran out."""
-        where = _short(url)
+        where = self._redact(_short(url))
         if reply is not None and reply.status == 429:
+            state = parse_ratelimit(reply.headers)
+            wait = state[2] + 1 if state and state[1] == 0 else retry_after(reply.headers)
             after = f"; the Hub asks to wait {wait:.0f} s" if wait is not None else ""
             return ScanError(
                 ErrorCode.RATE_LIMITED,
                 f"Hub rate limit hit (HTTP 429) for {where} after {tries} tries{after}; "
                 "retry later, or set HF_TOKEN for a higher limit",
             )
+        if self.deadline.left() <= 0:
+            return ScanError(ErrorCode.NETWORK, f"gave up on {where}: the {self.deadline.seconds:g} s deadline passed")
         last = f"HTTP {reply.status}" if reply is not None else failure
         return ScanError(ErrorCode.NETWORK, f"GET {where} failed after {tries} tries (last: {last})")
+
+
+def _finish(resp: requests.Response, drained: bool) -> None:
+    """Give a fully read connection back to the pool (keep-alive); close one whose body was left unread."""
+    if drained:
+        resp.raw.release_conn()
+    else:
+        resp.close()
+
+
+def _pieces(resp: requests.Response, most: int) -> Iterator[bytes]:
+    """Body pieces as they arrive (one socket read each, at most READ_CHUNK), until `most` bytes or the end."""
+    raw = resp.raw
+    got = 0
+    while got < most:
+        try:
+            piece = raw.read1(min(READ_CHUNK, most - got))
+        except AttributeError:  # a raw stream without read1 (some mocks)
+            piece = raw.read(min(READ_CHUNK, most - got))
+        if not piece:
+            return
+        got += len(piece)
+        yield piece
 
 
 def _check_length(resp: requests.Response, got: int) -> None:
@@ -267,5 +448,5 @@ def _check_length(resp: requests.Response, got: int) -> None:
 
 
 def _short(url: str) -> str:
-    """URL without its query string, for messages."""
+    """URL without its query string, for messages (redact() then masks userinfo and the token)."""
     return url.split("?", 1)[0]

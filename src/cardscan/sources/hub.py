@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -14,11 +16,24 @@ import requests
 
 from cardscan.errors import ErrorCode, ScanError
 from cardscan.sources.base import Chunk, Listing, RepoFile
-from cardscan.sources.http import HubStats, Reply, Transport, make_session, next_link, parse_content_range
+from cardscan.sources.http import (
+    Deadline,
+    HubStats,
+    Reply,
+    Transport,
+    make_session,
+    next_link,
+    parse_content_range,
+    redact,
+)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-API_BODY_LIMIT = 256 << 20  # model info / tree pages of the largest repos stay far below this
+# A JSON API body (model info, one tree page) is read only this far: the largest real repos' model info with
+# blobs is a few MB, and a hostile 256 MB reply must not become gigabytes of Python objects.
+API_BODY_LIMIT = 16 << 20
+MAX_FILES = 100_000  # files one listing may name (siblings, or all tree pages together)
 MAX_TREE_PAGES = 10_000  # guards against a server whose `next` link never ends
+DEFAULT_DEADLINE_S = 300.0  # a whole repo; rate-limit pauses are not counted
 # A Range-ignoring 200 for a read that does not start at 0 is usable only if the prefix to skip is small.
 MAX_SKIP_ON_IGNORED_RANGE = 1 << 20
 
@@ -49,10 +64,13 @@ class HubConfig:
     """Cap on the sum of backoff sleeps for one request, seconds."""
     user_agent: str = f"cardscan/{_version()}"
     """User-Agent header sent with every request."""
+    deadline: float | None = DEFAULT_DEADLINE_S
+    """Wall-clock budget of one repo in seconds (all reads, retries and pages together; rate-limit pauses
+    excluded); None for none."""
 
     def __repr__(self) -> str:
-        # The token must not leak through logs or tracebacks that print the config.
-        return f"HubConfig(endpoint={self.endpoint!r}, token={'***' if self.token else None})"
+        # The token (and a password in the endpoint URL) must not leak through logs or tracebacks.
+        return f"HubConfig(endpoint={redact(self.endpoint)!r}, token={'***' if self.token else None})"
 
     @classmethod
     def from_env(cls, token: str | None = None, endpoint: str | None = None) -> HubConfig:
@@ -103,11 +121,14 @@ class HubSource:
         self._http = Transport(
             session=session or make_session(),
             stats=self.stats,
+            home=self.config.endpoint,
             timeout=self.config.timeout,
             max_retries=self.config.max_retries,
             max_total_wait=self.config.max_total_wait,
             user_agent=self.config.user_agent,
             sleep=sleep,
+            deadline=Deadline(self.config.deadline),
+            token=self.config.token,
         )
         self._listing: Listing | None = None
         self._lock = threading.Lock()
@@ -116,13 +137,28 @@ class HubSource:
 
     def listing(self) -> Listing:
         """Model info at the revision (one call); the tree API only when sizes are missing. Cached."""
-        with self._lock:
+        with self._lock, self._redacting():
             if self._listing is None:
                 self._listing = self._fetch_listing()
             return self._listing
 
     def read_range(self, path: str, start: int, end: int) -> Chunk:
         """Bytes [start, end) of `path` via one Range GET; a short chunk means end of file."""
+        with self._redacting():
+            return self._read_range(path, start, end)
+
+    @contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """Every error leaving this source has its URLs and the token masked, whoever built its message."""
+        try:
+            yield
+        except ScanError as exc:
+            message = redact(exc.message, self.config.token)
+            if message == exc.message:
+                raise
+            raise ScanError(exc.code, message) from None
+
+    def _read_range(self, path: str, start: int, end: int) -> Chunk:
         if start < 0 or end < start:
             raise ScanError(ErrorCode.BAD_INPUT, f"bad byte range [{start}, {end}) for {path}")
         if end == start:
@@ -142,10 +178,16 @@ class HubSource:
 
     def prepare(self, path: str) -> None:
         """Resolve `path`'s CDN location now (while other reads are in flight), so its read costs one hop."""
+        if _safe_path(path) is None:
+            return
         self._http.locate(self._resolve_url(path), {"Accept-Encoding": "identity"}, token=self.config.token)
 
     def read_file(self, path: str, max_bytes: int = 16 << 20) -> bytes | None:
         """A small whole file, or None when the Hub says the entry does not exist."""
+        with self._redacting():
+            return self._read_file(path, max_bytes)
+
+    def _read_file(self, path: str, max_bytes: int) -> bytes | None:
         try:
             reply = self._get(
                 self._resolve_url(path), {"Accept-Encoding": "identity"}, limit=max_bytes, what=path, missing_ok=True
@@ -190,6 +232,8 @@ class HubSource:
             seen.add(url)
             reply = self._get(url, {}, limit=API_BODY_LIMIT, what="file tree")
             files.extend(_tree_entries(_decode_json(reply, "file tree")))
+            if len(files) > MAX_FILES:
+                raise ScanError(ErrorCode.TOO_LARGE, f"the file tree of {repo_id} lists more than {MAX_FILES:,} files")
             url = next_link(reply.headers, url)
         return tuple(files)
 
@@ -265,7 +309,12 @@ class HubSource:
         return f"{self.config.endpoint}/api/models/{quote(repo_id, safe='/')}"
 
     def _resolve_url(self, path: str) -> str:
-        """Resolve URL pinned to the listed commit (canonical repo id), else to the revision asked for."""
+        """Resolve URL pinned to the listed commit (canonical repo id), else to the revision asked for. A path that
+        leaves the repo (`../`, absolute) is refused, never requested (with or without the token)."""
+        safe = _safe_path(path)
+        if safe is None:
+            raise ScanError(ErrorCode.MALFORMED, f"refused file path outside the repo: {_shown(path)}")
+        path = safe
         listing = self._listing
         repo = listing.repo_id if listing else self.repo_id
         rev = listing.commit if listing and listing.commit else self.revision
@@ -283,8 +332,26 @@ def _check_repo_id(repo_id: str) -> None:
         raise ScanError(ErrorCode.BAD_INPUT, f"not a Hub repo id: {repo_id!r} (expected 'namespace/name')")
 
 
+def _safe_path(path: str) -> str | None:
+    """`path` normalised (no `.`, `..` or empty segments left), or None when it is absolute, climbs out of the
+    repo, or holds characters no repo path has (backslash, control characters)."""
+    if not path or path.startswith("/") or "\\" in path or any(ord(c) < 32 for c in path):
+        return None
+    norm = posixpath.normpath(path)
+    if norm in (".", "..") or norm.startswith("../"):
+        return None
+    return norm
+
+
+def _shown(path: str) -> str:
+    """A path from the server, quoted and cut short for a message."""
+    return repr(path[:120] + ("…" if len(path) > 120 else ""))
+
+
 def _decode_json(reply: Reply, what: str) -> object:
-    """JSON from a reply body, MALFORMED when it is not JSON."""
+    """JSON from a reply body, MALFORMED when it is not JSON, TOO_LARGE when it passed the body limit."""
+    if not reply.complete:
+        raise ScanError(ErrorCode.TOO_LARGE, f"{what} reply is larger than {API_BODY_LIMIT >> 20} MB")
     try:
         return json.loads(reply.body)
     except ValueError as exc:
@@ -295,13 +362,23 @@ def _siblings(siblings: object) -> tuple[RepoFile, ...] | None:
     """Files from model-info siblings, or None when the list is absent or lacks sizes (then use the tree)."""
     if not isinstance(siblings, list) or not siblings:
         return None
+    if len(siblings) > MAX_FILES:
+        raise ScanError(ErrorCode.TOO_LARGE, f"model info lists {len(siblings):,} files (more than {MAX_FILES:,})")
     files = []
     for s in siblings:
         size = s.get("size") if isinstance(s, dict) else None
         if not isinstance(size, int) or not isinstance(s.get("rfilename"), str):
             return None
-        files.append(RepoFile(s["rfilename"], size))
+        files.append(RepoFile(_listed_path(s["rfilename"]), size))
     return tuple(files)
+
+
+def _listed_path(path: str) -> str:
+    """A listed path, normalised; MALFORMED when it leaves the repo (a hostile listing)."""
+    safe = _safe_path(path)
+    if safe is None:
+        raise ScanError(ErrorCode.MALFORMED, f"the listing names a file outside the repo: {_shown(path)}")
+    return safe
 
 
 def _tree_entries(page: object) -> list[RepoFile]:
@@ -314,7 +391,7 @@ def _tree_entries(page: object) -> list[RepoFile]:
             continue
         lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else {}
         size = lfs.get("size", e.get("size"))
-        files.append(RepoFile(e["path"], size if isinstance(size, int) else None))
+        files.append(RepoFile(_listed_path(e["path"]), size if isinstance(size, int) else None))
     return files
 
 

@@ -25,11 +25,12 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import yaml
 
+from cardscan.sources.ratelimit import HUB_QUOTAS, HUB_WINDOW_S
 from cardscan.testing import corpus
 
-# Rate-limit buckets of the real Hub (Hub docs, rate-limits page; anonymous quotas per 5-minute window).
-RATE_LIMITS: dict[str, int] = {"api": 500, "resolvers": 3000, "pages": 100}
-RATE_WINDOW_S = 300
+# Rate-limit buckets of the real Hub (https://huggingface.co/docs/hub/rate-limits): anonymous quotas per window.
+RATE_LIMITS: dict[str, int] = HUB_QUOTAS["anonymous"]
+RATE_WINDOW_S = HUB_WINDOW_S
 # `expand` values the Hub accepts (huggingface_hub hf_api.py ExpandModelProperty_T); anything else is a 400.
 EXPAND_KEYS = frozenset(
     [
@@ -267,6 +268,21 @@ class Knobs:
     """Override the repo's privacy."""
     allowed_tokens: tuple[str, ...] | None = None
     """Override the tokens approved for gated/private repos."""
+    rate_quotas: dict[str, int] | str | None = None
+    """Quota per bucket per window, or a plan name of `cardscan.sources.ratelimit.HUB_QUOTAS` (`"free"`); None:
+    anonymous. Enforced: a request past its bucket's quota gets 429 (`RateLimit` r=0, `Retry-After`). Global only."""
+    rate_window: float = RATE_WINDOW_S
+    """Fixed-window length in seconds (scale it down to test a batch across windows in seconds). Global only."""
+    connect_delay: float = 0.0
+    """Seconds each new connection waits before its first answer (a TLS handshake's cost). Global only."""
+    redirect_to: str | None = None
+    """Answer with a 302 to this `Location` (placeholders `{token}`, `{path}`, `{hub}`, `{cdn}`): hostile redirects."""
+    trickle: float = 0.0
+    """Send bodies one byte at a time, this many seconds apart (a stalling server)."""
+    endless_tree: bool = False
+    """Tree pages always carry a `next` link to a new cursor (a listing that never ends)."""
+    info_bytes: int = 0
+    """Pad the model-info body with spaces to this many bytes (a huge reply, generated lazily)."""
     only: str | None = None
     """Faults (429, 5xx, latency, body faults, ignore_range) apply only to request paths containing this."""
     origin: str | None = None
@@ -274,7 +290,10 @@ class Knobs:
 
 
 _COUNTERS = ("fail_429", "fail_5xx", "reset_mid_body", "truncate_body")
-_FAULTS = frozenset({"latency", "first_byte_delay", "bandwidth", "ignore_range", *_COUNTERS})
+_FAULTS = frozenset(
+    {"latency", "first_byte_delay", "bandwidth", "ignore_range", "redirect_to", "trickle", "endless_tree",
+     "info_bytes", *_COUNTERS}
+)  # fmt: skip
 _KNOB_NAMES = frozenset(f.name for f in fields(Knobs))
 
 
@@ -320,6 +339,9 @@ class HubEmulator:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = dict.fromkeys(RATE_LIMITS, 0)
         self._started = time.monotonic()
+        self._window = 0
+        self.connections: dict[str, int] = {"hub": 0, "cdn": 0}
+        """New connections accepted per origin since the last reset()."""
         self._ports = (port, cdn_port)
         self._servers: list[ThreadingHTTPServer] = []
         self.reset()
@@ -329,7 +351,7 @@ class HubEmulator:
         """Bind both origins on 127.0.0.1 and serve them from daemon threads."""
         for origin, port in zip(("hub", "cdn"), self._ports, strict=True):
             handler = type(f"{origin.title()}Handler", (_Handler,), {"emulator": self, "origin": origin})
-            server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+            server = _Server(("127.0.0.1", port), handler)
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, name=f"emulator-{origin}", daemon=True).start()
             self._servers.append(server)
@@ -374,6 +396,8 @@ class HubEmulator:
         with self._lock:
             self._faults = {None: dict(self._base)}
             self._counts = dict.fromkeys(RATE_LIMITS, 0)
+            self._started, self._window = time.monotonic(), 0
+            self.connections = {"hub": 0, "cdn": 0}
             self.log.clear()
 
     def knob(self, repo: str | None, name: str) -> Any:
@@ -410,16 +434,47 @@ class HubEmulator:
             return False
 
     # --- rate limits ----------------------------------------------------------------------------------
+    def quotas(self) -> dict[str, int]:
+        """Effective quota per bucket (the `rate_quotas` knob, a plan name or a dict; anonymous by default)."""
+        value = self.knob(None, "rate_quotas")
+        if value is None:
+            return RATE_LIMITS
+        return HUB_QUOTAS[value] if isinstance(value, str) else value
+
     def rate_headers(self, bucket: str, limited: bool = False) -> dict[str, str]:
-        """`RateLimit` / `RateLimit-Policy` as the Hub sends them (r = remaining, t = seconds to reset)."""
+        """Count a request in its bucket's fixed window; `RateLimit` / `RateLimit-Policy` as the Hub sends them
+        (r = remaining, t = whole seconds to the reset, rounded up). `limited`: a 429 forced by a fault knob."""
+        return self.rate_take(bucket, limited)[1]
+
+    def rate_take(self, bucket: str, limited: bool = False) -> tuple[bool, dict[str, str]]:
+        """(over quota, headers): the request is counted unless its bucket is already empty in this window."""
+        window = float(self.knob(None, "rate_window"))
+        quota = self.quotas().get(bucket)
         with self._lock:
-            self._counts[bucket] += 1
-            remaining = 0 if limited else max(RATE_LIMITS[bucket] - self._counts[bucket], 0)
-        reset_in = RATE_WINDOW_S - int(time.monotonic() - self._started) % RATE_WINDOW_S
-        return {
+            elapsed = time.monotonic() - self._started
+            index = int(elapsed // window)
+            if index != self._window:
+                self._window, self._counts = index, dict.fromkeys(self._counts, 0)
+            over = quota is not None and self._counts.get(bucket, 0) >= quota
+            if not over and not limited:
+                self._counts[bucket] = self._counts.get(bucket, 0) + 1
+            used = self._counts.get(bucket, 0)
+        reset_in = max(1, math.ceil((index + 1) * window - elapsed))
+        if quota is None:
+            return False, {}
+        remaining = 0 if over or limited else max(quota - used, 0)
+        return over, {
             "RateLimit": f'"{bucket}";r={remaining};t={reset_in}',
-            "RateLimit-Policy": f'"fixed window";"{bucket}";q={RATE_LIMITS[bucket]};w={RATE_WINDOW_S}',
+            "RateLimit-Policy": f'"fixed window";"{bucket}";q={quota};w={window:g}',
         }
+
+    def note_connection(self, origin: str) -> None:
+        """Count a new connection; wait `connect_delay` (its handshake) before it is served."""
+        with self._lock:
+            self.connections[origin] = self.connections.get(origin, 0) + 1
+        delay = self.knob(None, "connect_delay")
+        if delay:
+            time.sleep(delay)
 
     def blob(self, sha256: str) -> tuple[Repo, FileEntry] | None:
         """The LFS file with this object id (loads, and if need be generates, repos until found)."""
@@ -459,6 +514,12 @@ class HubEmulator:
         return token is not None and token in tokens
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen backlog for batches: the default 5 drops SYNs when dozens of workers connect at once."""
+
+    request_queue_size = 512
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Request handler bound to one origin of one emulator (subclassed per origin in `start`)."""
 
@@ -471,6 +532,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK stall every
         # request after the first on a kept-alive connection by ~40 ms, which no real Hub does.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.emulator.note_connection(self.origin)
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -485,6 +547,7 @@ class _Handler(BaseHTTPRequestHandler):
         emu, path = self.emulator, self.path
         token = _bearer(self.headers.get("Authorization"))
         repo_id, resp = route(emu, self.origin, method, path, token, self.headers.get("Range"))
+        resp = hostile(emu, self.origin, repo_id, path, token, resp)
         resp = self._apply_status_faults(repo_id, resp)
         # Logged before the body goes out (a client that has its bytes sees its entry), corrected if cut short.
         planned = 0 if method == "HEAD" else resp.length
@@ -523,7 +586,7 @@ class _Handler(BaseHTTPRequestHandler):
         if origin == "cdn":  # the CDN never sends the Hub's X-* headers
             resp.headers = {k: v for k, v in resp.headers.items() if not k.startswith("X-")}
         elif "RateLimit" not in resp.headers:
-            resp.headers.update(emu.rate_headers(_bucket(path)))
+            resp = quota_answer(emu, path, resp)
         return resp
 
     def _send(self, method: str, repo_id: str | None, resp: Response) -> int:
@@ -544,13 +607,14 @@ class _Handler(BaseHTTPRequestHandler):
         delay = emu.fault(repo_id, "first_byte_delay", origin, path)
         if delay:
             time.sleep(delay)
-        sent = self._write_body(resp, limit, emu.fault(repo_id, "bandwidth", origin, path))
+        trickle = emu.fault(repo_id, "trickle", origin, path)
+        sent = self._write_body(resp, limit, emu.fault(repo_id, "bandwidth", origin, path), trickle)
         if cut:
             self._cut(cut)
         return sent
 
-    def _write_body(self, resp: Response, limit: int, bandwidth: int | None) -> int:
-        chunk = max(1, bandwidth // 20) if bandwidth else CHUNK
+    def _write_body(self, resp: Response, limit: int, bandwidth: int | None, trickle: float = 0.0) -> int:
+        chunk = 1 if trickle else max(1, bandwidth // 20) if bandwidth else CHUNK
         sent = 0
         try:
             for piece in _pieces(resp, limit, chunk):
@@ -558,6 +622,9 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += len(piece)
                 if bandwidth:
                     time.sleep(len(piece) / bandwidth)
+                if trickle:
+                    self.wfile.flush()
+                    time.sleep(trickle)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True  # the client hung up (e.g. it stopped reading an ignored-Range 200)
         return sent
@@ -582,6 +649,58 @@ def _pieces(resp: Response, limit: int, chunk: int) -> Iterator[bytes]:
         n = min(chunk, end - pos)
         yield entry.read(pos, n)
         pos += n
+
+
+# --- quotas and hostile behaviours (knobs rate_quotas, redirect_to, info_bytes) ------------------------------
+def quota_answer(emu: HubEmulator, path: str, resp: Response) -> Response:
+    """Count a hub request in its bucket; past the bucket's quota the answer becomes the Hub's 429."""
+    over, headers = emu.rate_take(_bucket(path))
+    if over:
+        resp = error(429, "RateLimited", "You have been rate-limited; retry after the window resets.")
+        resp.headers["Retry-After"] = headers["RateLimit"].rsplit("t=", 1)[1]
+    resp.headers.update(headers)
+    return resp
+
+
+def hostile(emu: HubEmulator, origin: str, repo_id: str | None, path: str, token: str | None, resp: Response) -> Response:
+    """The `redirect_to` and `info_bytes` knobs: a redirect the test chose (it may echo the token), or a model-info
+    body padded to a huge size."""
+    location = emu.fault(repo_id, "redirect_to", origin, path)
+    if location:
+        for key, value in (("{token}", token or ""), ("{path}", path), ("{hub}", emu.url), ("{cdn}", emu.cdn_url)):
+            location = location.replace(key, value)
+        return Response(302, {"Location": location, "Content-Type": "text/plain"}, b"Found.")
+    size = emu.fault(repo_id, "info_bytes", origin, path)
+    if size and resp.status == 200 and path.startswith("/api/models/") and "/tree/" not in path:
+        return Response(200, resp.headers, stream=(_Padded(resp.body), 0, max(size, len(resp.body))))  # type: ignore[arg-type]
+    return resp
+
+
+def replicate(src_root: Path, repo_ids: list[str], dest: Path, n: int, namespace: str = "batch") -> list[str]:
+    """Make `n` repos `{namespace}/r{i:05d}` under `dest`, cycling over `repo_ids` of `src_root`: repo.json copied,
+    `files/` symlinked (a large corpus for batch tests and benchmarks at no disk cost). Returns the new ids."""
+    ids = []
+    for i in range(n):
+        src = src_root / repo_ids[i % len(repo_ids)]
+        repo_id = f"{namespace}/r{i:05d}"
+        folder = dest / repo_id
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "repo.json").write_bytes((src / "repo.json").read_bytes())
+        if (src / "files").exists() and not (folder / "files").exists():
+            (folder / "files").symlink_to((src / "files").resolve(), target_is_directory=True)
+        ids.append(repo_id)
+    return ids
+
+
+class _Padded:
+    """A JSON body followed by spaces, read like a FileEntry (only the bytes asked for are made)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def read(self, start: int, n: int) -> bytes:
+        data = self.body[start : start + n]
+        return data + b" " * (n - len(data))
 
 
 def _bearer(value: str | None) -> str | None:
@@ -849,7 +968,7 @@ def tree(emu: HubEmulator, repo: Repo, rev: str, folder: str, query: dict, targe
         return error(404, "EntryNotFound", f"{folder} does not exist on {rev}", **{"X-Repo-Commit": sha})
     size, start = emu.knob(repo.id, "tree_page_size"), cursor_offset(query)
     headers = {}
-    if start + size < len(entries):
+    if start + size < len(entries) or emu.fault(repo.id, "endless_tree", "hub", target):
         headers["Link"] = next_link(emu.url, urlsplit(target).path, query, start + size)
     return json_response(entries[start : start + size], **headers)
 
