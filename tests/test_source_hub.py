@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -516,9 +517,12 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cfg.user_agent.startswith("cardscan/")
 
 
-def test_session_pool_size() -> None:
-    session = make_session()
-    assert session.get_adapter("https://huggingface.co")._pool_maxsize == 32
+def test_session_pool_size_and_shared_limiter() -> None:
+    session = make_session(48)
+    assert session.get_adapter("https://huggingface.co")._pool_maxsize == 48
+    a = HubSource(REPO, session=session, config=HubConfig(endpoint=EP, token=None))
+    b = HubSource("org/other", session=session, config=HubConfig(endpoint=EP, token=None))
+    assert a._http.limiter is b._http.limiter is session.limiter
 
 
 def test_header_parsers() -> None:
@@ -552,3 +556,101 @@ def test_backoff_never_sleeps_past_total_wait() -> None:
         source.read_file("f")
     assert err.value.code is ErrorCode.NETWORK
     assert sum(sleeps) <= 3.0 and len(sleeps) == 2  # 0.5 + 1 (+ jitter); the 2 s step would pass the cap
+
+
+# -- issue 14: faults, caps, deadline ------------------------------------------------------------------------------
+
+
+@responses.activate
+def test_503_twice_on_the_revision_call_is_retried() -> None:
+    """Even when the 503s say the api bucket is empty (r=0), the call is retried, after the window reset."""
+    empty = {"RateLimit": '"api";r=0;t=2', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}
+    responses.get(info_url(), status=503, headers=empty)
+    responses.get(info_url(), status=503)
+    responses.get(info_url(), json=fixture("model_info_single.json"))
+    source, _ = make()
+    assert source.listing().commit
+    assert source.stats.retries == 2 and source.stats.api == 3
+
+
+@pytest.mark.parametrize("location", ["file:///etc/passwd", "ftp://mirror/x", "http://[::1/x", "http://:99999/"])
+@responses.activate
+def test_redirect_to_other_schemes_or_malformed_is_a_clean_network_error(location: str) -> None:
+    responses.get(resolve("f"), status=302, headers={"Location": location})
+    source, _ = make(token=TOKEN)
+    with pytest.raises(ScanError) as err:
+        source.read_file("f")
+    assert err.value.code is ErrorCode.NETWORK and TOKEN not in err.value.message
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_huge_model_info_is_too_large_without_reading_it_all() -> None:
+    size = 64 << 20
+    raw = CountingRaw(size)
+    responses.get(info_url(), status=200, body=io.BufferedReader(raw), headers={"Content-Length": str(size)})
+    source, _ = make()
+    with pytest.raises(ScanError) as err:
+        source.listing()
+    assert err.value.code is ErrorCode.TOO_LARGE
+    assert raw.taken < (16 << 20) + (1 << 20)
+
+
+@responses.activate
+def test_too_many_siblings_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cardscan.sources.hub as hub_module
+
+    monkeypatch.setattr(hub_module, "MAX_FILES", 1000)
+    info = {"id": REPO, "sha": SHA, "siblings": [{"rfilename": f"f{i}", "size": 1} for i in range(1001)]}
+    responses.get(info_url(), json=info)
+    source, _ = make()
+    with pytest.raises(ScanError) as err:
+        source.listing()
+    assert err.value.code is ErrorCode.TOO_LARGE
+
+
+@pytest.mark.integration
+def test_trickling_server_stops_at_the_deadline(hub) -> None:
+    hub.set_fault("openai-community/gpt2", trickle=0.5, only="config.json")
+    config = HubConfig(endpoint=hub.url, token=None, deadline=2.0, timeout=1.0)
+    source = HubSource("openai-community/gpt2", config=config)
+    source.listing()
+    start = time.monotonic()
+    with pytest.raises(ScanError) as err:
+        source.read_file("config.json")
+    assert time.monotonic() - start < 3.5
+    assert err.value.code is ErrorCode.NETWORK and "deadline" in err.value.message
+
+
+@pytest.mark.integration
+def test_endless_tree_listing_stops_at_the_deadline(hub) -> None:
+    hub.set_fault(None, rate_quotas={"api": 10**6})  # not the anonymous 500: the limiter would pause for the window
+    hub.set_fault("openai-community/gpt2", endless_tree=True, tree_page_size=1)
+    config = HubConfig(endpoint=hub.url, token=None, deadline=1.5)
+    source = HubSource("openai-community/gpt2", config=config)
+    start = time.monotonic()
+    with pytest.raises(ScanError) as err:
+        source._tree("openai-community/gpt2", "main")
+    assert time.monotonic() - start < 3 and "deadline" in err.value.message
+
+
+@pytest.mark.integration
+def test_huge_model_info_from_the_emulator_is_too_large(hub) -> None:
+    hub.set_fault("openai-community/gpt2", info_bytes=256 << 20)
+    source = HubSource("openai-community/gpt2", config=HubConfig(endpoint=hub.url, token=None))
+    with pytest.raises(ScanError) as err:
+        source.listing()
+    assert err.value.code is ErrorCode.TOO_LARGE and source.stats.bytes_read <= (16 << 20) + (64 << 10)
+
+
+@pytest.mark.integration
+def test_batch_reuses_connections(hub) -> None:
+    """Keep-alive across a batch: with a 50 ms connect cost, 4 repos open a handful of connections, not one
+    per request."""
+    from cardscan.scanner import ScanOptions, scan_many
+
+    hub.set_fault(None, connect_delay=0.05)
+    repos = ["openai-community/gpt2", "org/no-readme", "org/variants", "TheBloke/Llama-2-7B-GPTQ"]
+    results = scan_many(repos, ScanOptions(endpoint=hub.url, token=""), workers=4)
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert sum(hub.connections.values()) <= len(hub.log) // 2, (hub.connections, len(hub.log))

@@ -163,7 +163,9 @@ class Deadline:
     def check(self, what: str) -> None:
         """Raise NETWORK when the budget is spent."""
         if self.left() <= 0:
-            raise ScanError(ErrorCode.NETWORK, f"gave up on {what}: the {self.seconds:g} s deadline for this repo passed")
+            raise ScanError(
+                ErrorCode.NETWORK, f"gave up on {what}: the {self.seconds:g} s deadline for this repo passed"
+            )
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -281,7 +283,8 @@ class Transport:
         except _Truncated as exc:
             return None, str(exc)
         except (requests.RequestException, ValueError) as exc:  # a URL requests cannot send (bad scheme, host…)
-            raise ScanError(ErrorCode.NETWORK, f"cannot request {self._redact(_short(url))}: {type(exc).__name__}")
+            name = type(exc).__name__
+            raise ScanError(ErrorCode.NETWORK, f"cannot request {self._redact(_short(url))}: {name}") from None
 
     def _follow(self, url: str, headers: Mapping[str, str], token: str | None, limit: int) -> Reply:
         """Send the request and follow up to MAX_REDIRECTS hops, keeping `Authorization` only on one origin."""

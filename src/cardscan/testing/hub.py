@@ -662,7 +662,9 @@ def quota_answer(emu: HubEmulator, path: str, resp: Response) -> Response:
     return resp
 
 
-def hostile(emu: HubEmulator, origin: str, repo_id: str | None, path: str, token: str | None, resp: Response) -> Response:
+def hostile(
+    emu: HubEmulator, origin: str, repo_id: str | None, path: str, token: str | None, resp: Response
+) -> Response:
     """The `redirect_to` and `info_bytes` knobs: a redirect the test chose (it may echo the token), or a model-info
     body padded to a huge size."""
     location = emu.fault(repo_id, "redirect_to", origin, path)
