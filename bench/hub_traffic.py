@@ -296,7 +296,9 @@ def main() -> None:
                 "wave_sizes": [len(g) for g in groups], "requests": len(run.log),
                 "kinds": Counter(kind(e) for e in run.log), "minimum": physical_minimum(hub, run),
                 "per_file": {p: {"requests": r, "bytes": b} for p, (r, b) in _zip_counts(run).items()},
-                "client_io": {"requests": run.result.io.requests, "bytes_read": run.result.io.bytes_read},
+                "client_io": {"requests": run.result.io.requests, "bytes_read": run.result.io.bytes_read,
+                              "api": run.result.io.api_requests, "resolvers": run.result.io.resolver_requests,
+                              "cdn": run.result.io.cdn_requests},
             }  # fmt: skip
         ignored = ignore_range_rows(hub)
         with tempfile.TemporaryDirectory() as tmp:

@@ -190,6 +190,8 @@ class IOReport:
     """429 answers received."""
     rate_wait_s: float = 0.0
     """Seconds this scan's requests waited for the shared rate limiter (quota windows, 429 resets)."""
+    rate_bucket: str | None = None
+    """The rate-limit bucket that made this scan wait longest (`api`, `resolvers`), None when it never waited."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class IOStats:
     """429 answers received."""
     rate_wait_s: float = 0.0
     """Seconds this source's requests slept waiting for a rate-limit window."""
+    _waits: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, requests: int = 0, bytes_read: int = 0, retries: int = 0) -> None:
@@ -88,14 +89,17 @@ class IOStats:
             if bucket in ("api", "resolvers", "cdn"):
                 setattr(self, bucket, getattr(self, bucket) + 1)
             self.rate_limited += limited
-            self.rate_wait_s += waited
+            if waited:
+                self.rate_wait_s += waited
+                self._waits[bucket] = self._waits.get(bucket, 0.0) + waited
 
-    def buckets(self) -> dict[str, int | float]:
+    def buckets(self) -> dict[str, Any]:
         """The per-bucket counters as IOReport fields."""
         with self._lock:
             return {
                 "api_requests": self.api, "resolver_requests": self.resolvers, "cdn_requests": self.cdn,
                 "rate_limited": self.rate_limited, "rate_wait_s": round(self.rate_wait_s, 3),
+                "rate_bucket": max(self._waits, key=self._waits.__getitem__) if self._waits else None,
             }  # fmt: skip
 
 

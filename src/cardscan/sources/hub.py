@@ -204,7 +204,8 @@ class HubSource:
         """Parse model info; fall back to the paginated tree when siblings lack sizes."""
         url = f"{self._api_repo(self.repo_id)}/revision/{quote(self.revision, safe='')}?blobs=true"
         info = self._json(url, what="model info")
-        repo_id = info.get("id") if isinstance(info.get("id"), str) else self.repo_id
+        given = info.get("id")
+        repo_id: str = given if isinstance(given, str) else self.repo_id
         commit = info.get("sha") if isinstance(info.get("sha"), str) else None
         files = _siblings(info.get("siblings"))
         if files is None:
@@ -389,8 +390,8 @@ def _tree_entries(page: object) -> list[RepoFile]:
     for e in page:
         if not isinstance(e, dict) or e.get("type") != "file" or not isinstance(e.get("path"), str):
             continue
-        lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else {}
-        size = lfs.get("size", e.get("size"))
+        lfs = e.get("lfs")
+        size = lfs.get("size", e.get("size")) if isinstance(lfs, dict) else e.get("size")
         files.append(RepoFile(_listed_path(e["path"]), size if isinstance(size, int) else None))
     return files
 
