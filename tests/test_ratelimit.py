@@ -125,3 +125,13 @@ def test_scan_many_paces_a_batch_across_windows(tmp_path: Path) -> None:
         statuses = [e.status for e in hub.log]
     assert all(r.ok for r in results) and statuses.count(429) == 0
     assert sum(r.io.rate_wait_s for r in results) > 0
+
+
+def test_first_contact_counts_our_requests_in_flight_exactly() -> None:
+    """32 requests go out before any answer; the first answer (r=999 of 1,000) must leave 968, not 999 − 31 − …:
+    a batch of exactly the quota then never waits for the next window."""
+    lim = RateLimiter(clock=Clock())
+    assert [lim.reserve("api") for _ in range(32)] == [0.0] * 32
+    lim.done("api", 200, answer(r=999, t=200, q=1000, w=300))
+    assert [lim.reserve("api") for _ in range(968)] == [0.0] * 968
+    assert lim.reserve("api") == 201.0  # the 1,001st waits for the next window

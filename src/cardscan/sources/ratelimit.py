@@ -171,9 +171,18 @@ class RateLimiter:
     def _update(self, b: _Bucket, now: float, remaining: int, reset_at: float) -> None:
         """An ordinary answer: adopt a new window, or lower our count to the server's within the same window."""
         tolerance = max(1.5, (b.window or 0) / 2)
+        first = b.reset_at == 0.0
         if b.remaining is None or reset_at > b.reset_at + tolerance:
-            # A window we had not seen: other requests may be in flight in it already; count them as spent.
-            b.remaining = max(0, remaining - b.inflight)
+            # A window we had not seen. The server's r counts what it has processed; requests of ours still in
+            # flight may land in this window too. With the quota known, count every one of ours that can be in it
+            # (all so far on first contact; this answer's and those in flight after a reset) and take the smaller
+            # of that and r (r is smaller when another client spends the same quota). Without it, subtract the
+            # requests in flight from r.
+            if b.quota:
+                ours = b.requests if first else b.inflight + 1
+                b.remaining = max(0, min(remaining, b.quota - ours))
+            else:
+                b.remaining = max(0, remaining - b.inflight)
             b.reset_at, b.ahead = reset_at, 0
         else:
             b.remaining = min(b.remaining, remaining)
