@@ -91,6 +91,11 @@ class HubSession(requests.Session):
         self.mount("http://", adapter)
         self._env: dict[tuple, dict] = {}
 
+    def resolve_redirects(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Redirects are followed by Transport._follow (token and origin rules); requests would still prepare the
+        next hop of every 3xx for `Response.next`, re-reading the proxy environment each time: skip it."""
+        return iter(())
+
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
         """requests re-reads the proxy variables (every `os.environ` key) and CA bundle for each request: about
         0.5 ms of CPU a request. They are the same for every URL of one origin, so look them up once per origin."""
