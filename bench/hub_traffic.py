@@ -314,7 +314,7 @@ def _zip_counts(run: Run) -> dict[str, tuple[int, int]]:
 
 
 SUMMARY_HEADERS = [
-    "repo", "requests", "api", "resolve (hub)", "cdn", "bytes all", "bytes files", "minimum", "files/min", "depth",
+    "repo", "requests", "api", "resolvers (hub)", "cdn", "bytes all", "bytes files", "minimum", "files/min", "depth",
     "wall 0 ms", f"wall {ms(LATENCY_S)}/req", f"depth × {ms(LATENCY_S)}",
 ]  # fmt: skip
 
