@@ -1,90 +1,41 @@
-"""The public entry point: `scan("org/name")` → `ScanResult`. Wires sources → fetch → parse → estimate, and turns every
-failure into a result with a reason, so one bad repo never ends a batch."""
+"""The public entry point: `scan("org/name")` → `ScanResult`. Drives the one-way pipeline for each repo —
+source → select → fetch → parse (interpret) for the top level and each part → combine → estimate — and turns every
+failure into a result with a reason, so one bad repo never ends a batch. Rendering is the caller's (cli.py)."""
 
 from __future__ import annotations
 
-import os
+import logging
 import re
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from cardscan import parts
+from cardscan.combine import combine, with_base
 from cardscan.errors import ErrorCode, ScanError
+from cardscan.estimate.stage import estimate
 from cardscan.fetch import Fetched, fetch
+from cardscan.interpret import Parsed, interpret
+from cardscan.options import ScanOptions
 from cardscan.result import Failure, IOReport, ScanResult
-from cardscan.select import select_weights
-from cardscan.sources.base import IOStats, Source
+from cardscan.select import Selection, select_weights
+from cardscan.sources.base import IOStats, Listing, Source
+from cardscan.sources.sub import SubSource
+from cardscan.units import count
+
+log = logging.getLogger("cardscan")
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 _HUB_URL = re.compile(
     r"^(?:https?://)?(?:huggingface\.co|hf\.co)/(?P<id>[^/?#]+(?:/[^/?#]+)?)(?:/(?:tree|blob)/(?P<rev>[^/?#]+))?"
 )
-_TRUE = {"1", "true", "yes", "on"}
 
 
-@dataclass(frozen=True)
-class ScanOptions:
-    """What to scan and how to estimate; the CLI's options, one to one."""
-
-    revision: str = "main"
-    """Branch, tag, commit sha or `refs/pr/N`."""
-    token: str | None = None
-    """Hub token; None → HF_TOKEN or the saved token."""
-    endpoint: str | None = None
-    """Hub endpoint; None → HF_ENDPOINT or https://huggingface.co."""
-    offline: bool | None = None
-    """Resolve repo ids from the local HF cache only; None → HF_HUB_OFFLINE."""
-    file: str | None = None
-    """Force one weight file (or set) instead of the automatic choice."""
-    context: int | None = None
-    """Tokens per sequence for the KV cache; None → the model's maximum context."""
-    batch: int = 1
-    """Concurrent sequences."""
-    kv_dtype: str = "auto"
-    """KV cache element type (auto = the model's compute dtype)."""
-    engine: str = "generic"
-    """generic | vllm | llama.cpp | transformers."""
-    gpu: str | None = None
-    """A catalogue GPU name or a size (`24GB`) to check fit and capacity against."""
-    gpu_util: float = 0.9
-    """vLLM `gpu_memory_utilization`."""
-    tp: int = 1
-    """Tensor-parallel degree."""
-    gpu_layers: int | None = None
-    """llama.cpp `--n-gpu-layers` (None = all)."""
-    mode: str = "inference"
-    """inference | full | lora | qlora."""
-    lora_rank: int = 16
-    """LoRA rank for lora/qlora."""
-    optimizer: str = "adamw"
-    """Optimizer for fine-tuning modes."""
-    seq_len: int = 2048
-    """Training sequence length."""
-    gradient_checkpointing: bool = True
-    """Recompute activations in the backward pass (training modes)."""
-    lora_targets: tuple[str, ...] = ()
-    """Modules LoRA adapts (empty: the Llama-style attention + MLP projections)."""
-    flash_attention: bool = True
-    """Training activations with flash attention (no s² attention matrix)."""
-    zero_stage: int = 0
-    """DeepSpeed ZeRO stage (0–3) for training modes: optimizer, gradients, weights sharded over `num_gpus`."""
-    num_gpus: int = 1
-    """Data-parallel GPUs for ZeRO sharding."""
-    timeout: float = 10.0
-    """Seconds to wait for a Hub connection or a read before retrying."""
-    retries: int = 4
-    """Retries after a failed Hub request (429, 5xx, reset, timeout), with backoff honouring Retry-After."""
-
-    def is_offline(self) -> bool:
-        """--offline, else HF_HUB_OFFLINE."""
-        if self.offline is not None:
-            return self.offline
-        return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
-
-
-def scan(target: str, options: ScanOptions | None = None, *, session=None, depth: int = 0) -> ScanResult:
+def scan(target: str, options: ScanOptions | None = None, *, session: Any = None, depth: int = 0) -> ScanResult:
     """Scan one repo id, Hub URL, local folder or weight file. Never raises for a per-repo problem."""
     options = options or ScanOptions()
     started = time.perf_counter()
@@ -101,34 +52,49 @@ def scan(target: str, options: ScanOptions | None = None, *, session=None, depth
         result = ScanResult(
             target, repo_id, revision, commit, error=Failure(exc.code.value, _with_public(exc, listing))
         )
-    except Exception as exc:
-        result = ScanResult(
-            target, repo_id, revision, None, error=Failure(ErrorCode.INTERNAL.value, f"{type(exc).__name__}: {exc}")
-        )
+    except Exception as exc:  # a bug in cardscan: one failed result with its traceback, never a dead batch
+        log.debug("internal error scanning %s", target, exc_info=True)
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        failure = Failure(ErrorCode.INTERNAL.value, f"{type(exc).__name__}: {exc}", detail)
+        result = ScanResult(target, repo_id, revision, None, error=failure)
     io = IOReport(stats.requests, stats.bytes_read, stats.retries, round(time.perf_counter() - started, 4))
     return _with_io(result, io)
 
 
-def _scan_listing(source: Source, listing, target: str, options: ScanOptions, session, depth: int) -> ScanResult:
-    # Parsers, estimators and repo-kind handling load only when a scan runs (CLI start-up stays fast).
-    from cardscan import kinds
-    from cardscan.interpret import interpret
-
-    folders = kinds.pipeline_folders(source, listing) if not options.file else None
-    if folders:
-        return kinds.scan_pipeline(source, listing, folders, target, options)
-    fetched = fetch(source, listing, select_weights(listing, options.file))
-    result = kinds.add_sentence_modules(source, fetched, interpret(target, fetched, options), target, options)
-    adapter = kinds.adapter_of(fetched, result)
-    if adapter is None:
-        return result
-    result = replace(result, adapter=adapter)
-    if adapter.base_model and depth == 0:
+def _scan_listing(
+    source: Source, listing: Listing, target: str, options: ScanOptions, session: Any, depth: int
+) -> ScanResult:
+    """select → fetch → parse for the top level and each part the repo is made of, combine, then estimate once."""
+    fetched = _fetch_top(source, listing, options)
+    found = parts.detect(fetched)
+    top = interpret(target, fetched)
+    part_results = [(part, parsed) for part in found.parts if (parsed := _parse_part(source, part, target)) is not None]
+    combined = combine(top, found, part_results)
+    if found.adapter is not None and found.adapter.base_model and depth == 0:
         # The base is scanned like any repo (same options and connection pool); only one level deep.
-        base = scan(adapter.base_model, replace(options, revision="main", file=None), session=session, depth=1)
-        note = f"PEFT adapter on {adapter.base_model}: inference memory = base model + {adapter.bytes or 0:,} adapter bytes"
-        result = replace(result, base=base, notes=(*result.notes, note))
-    return result
+        base = scan(found.adapter.base_model, replace(options, revision="main", file=None), session=session, depth=1)
+        combined = with_base(combined, base)
+    return estimate(combined, options)
+
+
+def _fetch_top(source: Source, listing: Listing, options: ScanOptions) -> Fetched:
+    """A diffusers pipeline has no top-level weights: read its side files only (model_index.json names the parts);
+    if model_index.json turns out unreadable, the repo is read as an ordinary one."""
+    if not options.file and parts.is_pipeline(listing):
+        fetched = fetch(source, listing, Selection(None, (), "diffusers pipeline"))
+        if parts.detect(fetched).kind == "diffusers":
+            return fetched
+    return fetch(source, listing, select_weights(listing, options.file))
+
+
+def _parse_part(source: Source, part: parts.Part, target: str) -> Parsed | None:
+    """One part folder read like a repo of its own; None when it holds no weights (schedulers, pooling)."""
+    sub = SubSource(source, part.folder)
+    sub_listing = sub.listing()
+    selection = select_weights(sub_listing)
+    if selection.chosen is None:
+        return None
+    return interpret(f"{target}/{part.folder}", fetch(sub, sub_listing, selection))
 
 
 def scan_many(
@@ -136,7 +102,7 @@ def scan_many(
     options: ScanOptions | None = None,
     *,
     workers: int = 8,
-    session=None,
+    session: Any = None,
     on_result: Callable[[int, ScanResult], None] | None = None,
 ) -> list[ScanResult]:
     """Scan many inputs concurrently over one connection pool; results come back in input order."""
@@ -172,7 +138,9 @@ class Interrupted(Exception):
         self.results = results
 
 
-def _fill_interrupted(targets: Sequence[str], results: list, options: ScanOptions) -> list[ScanResult]:
+def _fill_interrupted(
+    targets: Sequence[str], results: list[ScanResult | None], options: ScanOptions
+) -> list[ScanResult]:
     failure = Failure(ErrorCode.INTERRUPTED.value, "the batch was interrupted before this scan finished")
     return [
         r if r is not None else ScanResult(t, t, options.revision, None, error=failure)
@@ -180,7 +148,7 @@ def _fill_interrupted(targets: Sequence[str], results: list, options: ScanOption
     ]
 
 
-def open_source(target: str, options: ScanOptions, session=None) -> tuple[Source, str, str]:
+def open_source(target: str, options: ScanOptions, session: Any = None) -> tuple[Source, str, str]:
     """Pick the source for an input: a local path, the HF cache (offline) or the Hub."""
     path = Path(target).expanduser()
     if path.exists():
@@ -214,13 +182,11 @@ def parse_target(target: str, revision: str) -> tuple[str, str]:
     return target, revision
 
 
-def _with_public(exc: ScanError, listing) -> str:
+def _with_public(exc: ScanError, listing: Listing | None) -> str:
     """A gated repo still shows its public model info: say what the Hub itself counts while access is pending."""
     hub = listing.hub_parameters if listing is not None else None
     if exc.code not in (ErrorCode.GATED, ErrorCode.UNAUTHORIZED) or not hub:
         return exc.message
-    from cardscan.render.units import count
-
     total = sum(hub.values())
     by_dtype = ", ".join(f"{k} {count(v)}" for k, v in sorted(hub.items(), key=lambda kv: -kv[1]))
     return f"{exc.message}. Meanwhile the Hub's public metadata counts {count(total)} stored elements ({by_dtype})"
@@ -230,4 +196,4 @@ def _with_io(result: ScanResult, io: IOReport) -> ScanResult:
     return replace(result, io=io)
 
 
-__all__ = ["Fetched", "ScanOptions", "scan", "scan_many"]
+__all__ = ["Fetched", "Interrupted", "ScanOptions", "scan", "scan_many"]

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cardscan.errors import ErrorCode, ScanError
-
-GIB = 1 << 30
-MIB = 1 << 20
+from cardscan.units import GIB, MIB
 
 # Bytes per parameter at each precision (NVIDIA "GPU memory essentials for AI performance": FP32 4, FP16/BF16 2,
 # INT8/FP8 1, INT4/FP4 0.5). Block scales of real formats are extra; exact bytes come from weight headers.
@@ -22,6 +20,9 @@ PRECISIONS: dict[str, float] = {
 }
 # Cheapest-first order used when looking for the precision that fits (one name per size).
 PRECISION_LADDER: tuple[str, ...] = ("bf16", "fp8", "int4")
+
+# The four sizes users compare (NVIDIA's table): label → the precision whose bytes/param it uses.
+PRECISION_GROUPS: dict[str, str] = {"fp32": "fp32", "bf16/fp16": "bf16", "int8/fp8": "int8", "int4/fp4": "int4"}
 
 QUICK_RULE_LABEL = "params × bytes/param × 2 (NVIDIA)"
 QUICK_RULE_FACTOR = 2  # NVIDIA "GPU memory essentials for AI performance": ×2 "for optimizer states and other overhead"

@@ -24,7 +24,7 @@ code { background: #f4f4f4; padding: 0 .2em; }
 _NUM = ' class="num"'
 
 
-def render(results: Sequence[ScanResult], options=None) -> str:
+def render(results: Sequence[ScanResult]) -> str:
     """The whole page: a summary table, then a card per result."""
     body = [
         "<h1>cardscan report</h1>",

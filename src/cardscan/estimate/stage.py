@@ -1,12 +1,22 @@
-"""Attach the estimates to a scan result: memory for the chosen engine, GPU fit, capacity, and fine-tuning."""
+"""The estimate stage: runs once per repo, after its parts are combined. Adds weights at each precision, the quick
+rule, memory for the chosen engine, GPU fits, the fit matrix, capacity on a chosen GPU and fine-tuning memory."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 
-from cardscan.estimate.engines import EstimateOptions, estimate_memory
-from cardscan.estimate.gpus import Gpu, catalogue, engine_budget, fits, parse_gpu
-from cardscan.estimate.weights import precision_bytes
+from cardscan.errors import ScanError
+from cardscan.estimate import capacity as cap
+from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_memory
+from cardscan.estimate.engines.base import cuda_context
+from cardscan.estimate.fit import engine_budget, fits
+from cardscan.estimate.gpus import Gpu, catalogue, parse_gpu
+from cardscan.estimate.training import ModelDims, TrainingEstimate, TrainOptions, estimate_training
+from cardscan.estimate.weights import PRECISION_GROUPS, precision_bytes, quick_rule_bytes, weights_at
+from cardscan.interpret import Parsed
+from cardscan.options import ScanOptions
+from cardscan.parse.config import ArchFacts
 from cardscan.result import ScanResult, Variant
 
 # Which config dtype the weights have when no header was read (config-only repos).
@@ -15,41 +25,54 @@ _DEFAULT_DTYPE = "bf16"
 _UNGATED_MLP = frozenset({"gpt2", "gpt_neox", "gptj", "phi", "falcon", "bloom", "opt", "starcoder2", "bert", "roberta"})
 
 
-@dataclass(frozen=True)
-class Capacity:
-    """What fits on the chosen GPU."""
-
-    gpu: str
-    """The GPU the answers are for."""
-    kv_tokens: int | None
-    """Tokens of KV cache that fit beside the weights (vLLM: its KV budget; others: what is left)."""
-    max_context: int | None
-    """The largest context (≤ the model's max) that fits at the chosen batch; None if nothing fits."""
-    max_batch: int | None
-    """The most sequences at the chosen context that fit."""
-    cheapest_precision: str | None
-    """The least lossy precision (bf16 → fp8 → int4) whose weights + KV fit; None if none does."""
-    min_tp: int | None
-    """The fewest GPUs of this type (tensor parallel) that hold the model."""
-
-
-def add_estimates(result: ScanResult, facts, options) -> ScanResult:
-    """Memory, fits, capacity and training for one result (unchanged when the parameter count is unknown)."""
+def estimate(parsed: Parsed, options: ScanOptions) -> ScanResult:
+    """The parsed result with every estimate attached (weights-only figures when the architecture is unknown)."""
+    result, facts = parsed.result, parsed.facts
     params = result.parameters.total if result.parameters else None
     if not params:
         return replace(result, notes=(*result.notes, "no parameter count: memory not estimated"))
-    if facts is None:
-        return replace(result, notes=(*result.notes, "no config.json: KV cache and memory breakdown not estimated"))
+    result = replace(result, precision_bytes=_at_precisions(params, weights_at),
+                     rule_of_thumb_bytes=_at_precisions(params, quick_rule_bytes))  # fmt: skip
     gpu = parse_gpu(options.gpu) if options.gpu else None
-    weights_bytes = _weights_bytes(result, params)
     est_options = EstimateOptions(
         engine=options.engine, context=options.context, batch=options.batch, kv_dtype=options.kv_dtype, gpu=gpu,
         gpu_util=options.gpu_util, tp=options.tp, gpu_layers=options.gpu_layers,
     )  # fmt: skip
+    if parsed.kind == "diffusers":
+        return _weights_only(result, est_options, gpu)
+    if facts is None:
+        return replace(result, notes=(*result.notes, "no config.json: KV cache and memory breakdown not estimated"))
+    return _with_memory(result, facts, params, options, est_options, gpu)
+
+
+def _at_precisions(params: int, rule: Callable[[int, str], int]) -> dict[str, int]:
+    """Weights (`weights_at`) or the quick rule (`quick_rule_bytes`) at each reporting precision group."""
+    return {label: rule(params, precision) for label, precision in PRECISION_GROUPS.items()}
+
+
+def _weights_only(result: ScanResult, opts: EstimateOptions, gpu: Gpu | None) -> ScanResult:
+    """Pipelines: the weights of every component resident, plus one CUDA context; no KV cache, no activation term
+    (they depend on image size and steps, which a scan does not know)."""
+    stored = result.weights.bytes if result.weights and result.weights.bytes else 0
+    weights = -(-stored // opts.tp)
+    memory = MemoryEstimate(
+        engine=opts.engine, context=0, batch=opts.batch, kv_dtype="none", tp=opts.tp, weights_bytes=weights,
+        kv_cache_bytes=0, kv_bytes_per_token=0, state_bytes_per_sequence=0, activations_bytes=0,
+        overhead_bytes=cuda_context(), total_bytes=weights + cuda_context(), kv_by_kind=(),
+        notes=("weights of all components + CUDA context; activations depend on resolution and are not estimated",),
+        quick_rule_bytes=stored * 2, gpu_util=opts.gpu_util,
+    )  # fmt: skip
+    gpus = (gpu,) if gpu else catalogue()
+    return replace(result, memory=memory, fits=tuple(fits(memory, g) for g in gpus))
+
+
+def _with_memory(
+    result: ScanResult, facts: ArchFacts, params: int, options: ScanOptions, est_options: EstimateOptions,
+    gpu: Gpu | None,
+) -> ScanResult:  # fmt: skip
+    weights_bytes = _weights_bytes(result, params)
     memory = estimate_memory(facts, weights_bytes, params, est_options)
     gpus = (gpu,) if gpu else catalogue()
-    from cardscan.estimate.capacity import fit_matrix
-
     notes = result.notes
     if options.context and facts.max_context and options.context > facts.max_context:
         notes = (*notes, f"context {options.context:,} is beyond the model's maximum {facts.max_context:,}")
@@ -59,32 +82,28 @@ def add_estimates(result: ScanResult, facts, options) -> ScanResult:
         memory=memory,
         fits=tuple(fits(memory, g) for g in gpus),
         variants=_variants(result, facts, params, est_options, memory),
-        fit_matrix=fit_matrix(facts, params, est_options),
+        fit_matrix=cap.fit_matrix(facts, params, est_options),
         capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
     )
 
 
-def _variants(result: ScanResult, facts, params: int, options: EstimateOptions, memory) -> tuple[Variant, ...]:
+def _variants(
+    result: ScanResult, facts: ArchFacts, params: int, options: EstimateOptions, memory: MemoryEstimate
+) -> tuple[Variant, ...]:
     """Size every GGUF quant in the repo from its file size, so one scan compares them all without reading each."""
     w = result.weights
     others = [a for a in w.alternatives if a.format == "gguf"] if w and w.format == "gguf" else []
-    if not others:
+    if not w or not others:
         return ()
-    from cardscan.parse.gguf import gguf_quant_label
-
-    chosen = Variant(w.files[0].path, _label(w.files[0].path, gguf_quant_label), len(w.files), w.bytes,
-                     w.bits_per_weight, memory.total_bytes, chosen=True)  # fmt: skip
+    chosen = Variant(w.files[0].path, w.quant, len(w.files), w.bytes, w.bits_per_weight, memory.total_bytes,
+                     chosen=True)  # fmt: skip
     rows = [chosen]
     for alt in others:
         total = estimate_memory(facts, alt.bytes, params, options).total_bytes if alt.bytes else None
         bpw = round(alt.bytes * 8 / params, 3) if alt.bytes else None
-        rows.append(Variant(alt.name, _label(alt.name, gguf_quant_label), alt.files, alt.bytes, bpw, total, False))
+        rows.append(Variant(alt.name, alt.quant, alt.files, alt.bytes, bpw, total, False))
     return tuple(sorted(rows, key=lambda v: v.bytes or 0))
-
-
-def _label(path: str, labeller) -> str | None:
-    return labeller(path if path.endswith(".gguf") else path + ".gguf", None)
 
 
 def _weights_bytes(result: ScanResult, params: int) -> int:
@@ -93,18 +112,18 @@ def _weights_bytes(result: ScanResult, params: int) -> int:
     dtype = result.model.dtype if result.model and result.model.dtype else _DEFAULT_DTYPE
     try:
         return int(params * precision_bytes(dtype))
-    except Exception:
+    except ScanError:  # a dtype with no bytes/param figure (e.g. "int32" from an odd config): assume bf16
         return int(params * precision_bytes(_DEFAULT_DTYPE))
 
 
-def _capacity(facts, weights_bytes: int, params: int, options: EstimateOptions, memory, gpu: Gpu) -> Capacity:
-    from cardscan.estimate import capacity as cap
-
+def _capacity(
+    facts: ArchFacts, weights_bytes: int, params: int, options: EstimateOptions, memory: MemoryEstimate, gpu: Gpu
+) -> cap.Capacity:
     kv_tokens = memory.kv_tokens
     if kv_tokens is None and memory.kv_bytes_per_token:
         left = engine_budget(gpu, memory.engine, memory.gpu_util) - (memory.total_bytes - memory.kv_cache_bytes)
         kv_tokens = max(0, left // memory.kv_bytes_per_token)
-    return Capacity(
+    return cap.Capacity(
         gpu=gpu.name,
         kv_tokens=kv_tokens,
         max_context=cap.max_context(facts, weights_bytes, params, options, gpu),
@@ -114,9 +133,7 @@ def _capacity(facts, weights_bytes: int, params: int, options: EstimateOptions, 
     )
 
 
-def _training(result: ScanResult, facts, options, params: int):
-    from cardscan.estimate.training import ModelDims, TrainOptions, estimate_training
-
+def _training(result: ScanResult, facts: ArchFacts, options: ScanOptions, params: int) -> TrainingEstimate:
     dims = ModelDims(
         layers=facts.num_layers, hidden=facts.hidden_size, heads=facts.num_heads, kv_heads=facts.num_kv_heads,
         head_dim=facts.head_dim, intermediate=facts.intermediate_size, vocab=facts.vocab_size, params=params,
