@@ -10,14 +10,15 @@ import pytest
 from cardscan.errors import ScanError
 from cardscan.estimate.engines import ENGINES
 from cardscan.estimate.kv import KV_DTYPES, KVPolicy, kv_cache, resolve_kv_dtype
+from cardscan.parse.config import arch_facts
+from tests.test_config import QWEN3_NEXT, WHISPER
 
 
 def policy(engine: str, **kw) -> KVPolicy:
     """The KV policy of a registered engine (its layout rule) with the given context, batch…"""
     e = ENGINES[engine]
     return KVPolicy(layout=e.layout, mla_eager=e.mla_eager, **kw)
-from cardscan.parse.config import arch_facts
-from tests.test_config import QWEN3_NEXT, WHISPER
+
 
 CONFIGS = Path(__file__).parent / "fixtures" / "configs"
 GIB = 1 << 30

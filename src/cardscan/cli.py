@@ -126,9 +126,7 @@ def main(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Repos scanned at once in a batch.")] = 8,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a Hub connection or read.")] = 10.0,
     retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failed Hub request.")] = 4,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Log internal errors with their traceback to stderr.")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Log internal errors with their traceback to stderr.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,

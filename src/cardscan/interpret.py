@@ -30,6 +30,7 @@ class Parsed:
     kind: str = "model"
     """model, diffusers, sentence-transformers or adapter (set by the combine step)."""
 
+
 # Which parser's count `parameters.source` names, by weight format.
 _FORMAT_SOURCE = {"safetensors": "header", "gguf": "gguf", "torch": "torch"}
 

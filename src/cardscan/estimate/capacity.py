@@ -46,7 +46,6 @@ class Capacity:
     """The fewest GPUs of this type (tensor parallel) that hold the model."""
 
 
-
 def _fits(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> bool:
     return fits(estimate_memory(facts, weights, params, replace(opts, gpu=gpu)), gpu).fits
 

@@ -6,6 +6,7 @@ from cardscan.units import count, gib, human_bytes
 
 __all__ = ["capacity_text", "count", "gib", "human_bytes", "model_shape", "quant_label", "training_text"]
 
+
 def quant_label(q) -> str:
     """'GPTQ 4-bit g128', 'GGUF Q4_K_M', 'compressed-tensors 4-bit g128' from a QuantInfo."""
     file_type = (q.format_details or {}).get("file_type")

@@ -113,7 +113,9 @@ class Engine:
     order: ClassVar[int] = 100
     """Position among the `--engine` choices."""
 
-    def memory(self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int) -> MemoryEstimate:
+    def memory(
+        self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int
+    ) -> MemoryEstimate:
         """Inference memory per GPU for `context` tokens × opts.batch."""
         raise NotImplementedError
 
@@ -152,7 +154,9 @@ def prefill_activations(facts: ArchFacts, tokens: int, batch: int) -> int:
     return tokens * per_token + batch * facts.vocab_size * LOGIT_BYTES
 
 
-def base_fields(engine: str, facts: ArchFacts, weights: int, opts: EstimateOptions, context: int, kv: KVResult) -> dict[str, Any]:
+def base_fields(
+    engine: str, facts: ArchFacts, weights: int, opts: EstimateOptions, context: int, kv: KVResult
+) -> dict[str, Any]:
     """The fields every engine fills the same way, and the notes every estimate carries."""
     notes = [n for n in (describe_layers(facts),) if n]
     if facts.assumed:

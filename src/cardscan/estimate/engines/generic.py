@@ -24,7 +24,9 @@ class Generic(Engine):
     summary = "weights + KV + prefill activations + CUDA context (any runtime)"
     order = 0
 
-    def memory(self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int) -> MemoryEstimate:
+    def memory(
+        self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int
+    ) -> MemoryEstimate:
         """Weights split over TP, KV, one prefill chunk of activations, one CUDA context."""
         kv = self.kv(facts, opts, context)
         f = base_fields(self.name, facts, weights, opts, context, kv)

@@ -41,7 +41,9 @@ class LlamaCpp(Engine):
         """The device total less llama.cpp's `-fit` margin."""
         return gpu.usable_bytes - overhead("llamacpp_fit_margin")
 
-    def memory(self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int) -> MemoryEstimate:
+    def memory(
+        self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int
+    ) -> MemoryEstimate:
         """GPU share of weights and KV by offloaded layers; the rest is reported as host memory."""
         kv = self.kv(facts, opts, context)
         f = base_fields(self.name, facts, weights, opts, context, kv)

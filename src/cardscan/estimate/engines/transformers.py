@@ -24,7 +24,9 @@ class Transformers(Engine):
     order = 30
     mla_eager = True  # transformers' DeepSeek attention caches the decompressed per-head K and V
 
-    def memory(self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int) -> MemoryEstimate:
+    def memory(
+        self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int
+    ) -> MemoryEstimate:
         """Weights, KV, the whole prompt's activations, a CUDA context and allocator slack."""
         kv = self.kv(facts, opts, context)
         f = base_fields(self.name, facts, weights, opts, context, kv)

@@ -63,7 +63,9 @@ class Vllm(Engine):
         per_token = (2 * ffn_width(facts) + 4 * facts.hidden_size) * ACT_BYTES
         return int(ACT_FACTOR * per_token * t)
 
-    def memory(self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int) -> MemoryEstimate:
+    def memory(
+        self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int
+    ) -> MemoryEstimate:
         """Weights, KV, the profile peak, non-torch memory and CUDA graphs; with a GPU, vLLM's own KV budget."""
         kv = self.kv(facts, opts, context)
         f = base_fields(self.name, facts, weights, opts, context, kv)
@@ -79,7 +81,9 @@ class Vllm(Engine):
             budget = self.budget(opts.gpu, opts.gpu_util) - w - act - overhead_bytes
             f |= self.kv_budget(facts, opts, context, budget)
             if not f["fits_one_request"]:
-                f["notes"].append(f"vLLM would refuse max_model_len={context}; largest that fits: {f['max_context_fit']}")
+                f["notes"].append(
+                    f"vLLM would refuse max_model_len={context}; largest that fits: {f['max_context_fit']}"
+                )
         return finish(f)
 
     def kv_budget(self, facts: ArchFacts, opts: EstimateOptions, context: int, budget: int) -> dict[str, Any]:
