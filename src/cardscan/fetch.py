@@ -13,23 +13,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cardscan.errors import ErrorCode, FormatError, ScanError
+from cardscan.parse.quant_formats import QUANT_MARKER_FILES, QUANT_SIDE_FILES
 from cardscan.parse.safetensors import LENGTH_PREFIX, MAX_HEADER_BYTES, header_length, parse_header
+from cardscan.repo_files import CARD_FILES, CONFIG, CONFIG_COMPANIONS, PART_FILES
 from cardscan.select import Selection
 from cardscan.sources.base import Listing, Source
 from cardscan.tensors import TensorInfo
 
-# Small JSON files that change how weights are read or what the repo is (quant side files, adapters, pipelines).
-SIDE_FILES = (
-    "quantize_config.json",
-    "quant_config.json",
-    "hf_quant_config.json",
-    "adapter_config.json",
-    "model_index.json",
-    "modules.json",
-    "params.json",
-    "generation_config.json",
-)
-CARD_FILES = ("README.md", "readme.md", "README.MD")
+# Small JSON files that change how weights are read or what the repo is: each quantization format's side files
+# (its row in parse/quant_formats.py), the files that name a repo's parts (parts.py), and two model-config companions.
+SIDE_FILES = (*QUANT_SIDE_FILES, *PART_FILES, *CONFIG_COMPANIONS)
 # A probe read for a safetensors file without an index: enough for small headers, and never more than 4 KiB wasted.
 PROBE_BYTES = 4096
 # One header entry is `"<name>":{"dtype":"BF16","shape":[4096,4096],"data_offsets":[<a>,<b>]},`. Its length beyond
@@ -96,7 +89,7 @@ def fetch(source: Source, listing: Listing, selection: Selection, *, max_header:
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="cardscan-fetch") as pool:
         # The index is submitted first: header tasks wait on it, and the pool runs tasks in order, so it never starves.
         index_f = pool.submit(_read_index, source, chosen.index) if chosen and chosen.index in present else None
-        config_f = pool.submit(_read_json, source, "config.json") if "config.json" in present else None
+        config_f = pool.submit(_read_json, source, CONFIG) if CONFIG in present else None
         card_name = next((c for c in CARD_FILES if c in present), None)
         card_f = pool.submit(source.read_file, card_name) if card_name else None
         # Side files are objects, except sentence-transformers' modules.json (a list).
@@ -106,11 +99,12 @@ def fetch(source: Source, listing: Listing, selection: Selection, *, max_header:
             for path in (chosen.files if chosen else ())
         ]
         headers = tuple(f.result() for f in header_fs)
-        config = _optional(config_f, "config.json", warnings)
+        config = _optional(config_f, CONFIG, warnings)
         card = _optional(card_f, card_name or "", warnings)
         index = _optional(index_f, chosen.index if chosen else "", warnings)
         index = index.raw if index else None
         side = {name: v for name, f in side_f.items() if (v := _optional(f, name, warnings)) is not None}
+        side |= {name: {} for name in QUANT_MARKER_FILES if name in present}  # presence is the fact; never read
     return Fetched(listing, selection, config, card, index, side, headers, tuple(warnings))
 
 

@@ -8,13 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cardscan.fetch import Fetched
+from cardscan.repo_files import ADAPTER_CONFIG, PIPELINE_INDEX, SENTENCE_MODULES
 from cardscan.sources.base import Listing
-
-ADAPTER_CONFIG = "adapter_config.json"
-PIPELINE_INDEX = "model_index.json"
-SENTENCE_MODULES = "modules.json"
-# The side files this step reads: fetch reads them with the first wave (fetch.SIDE_FILES includes them).
-SIDE_FILES = (ADAPTER_CONFIG, PIPELINE_INDEX, SENTENCE_MODULES)
 
 
 @dataclass(frozen=True)

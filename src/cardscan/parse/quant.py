@@ -22,6 +22,7 @@ from cardscan.parse.quant_formats import (
     METHOD_ALIASES,
     MODELOPT_ALGO_BITS,
     QUIP_CODEBOOK_BITS,
+    SIDE_FILE_FORMATS,
     LayerParams,
     QuantFormat,
 )
@@ -166,18 +167,17 @@ def layer_params(method: str, block: Mapping) -> LayerParams:
     )
 
 
-def _from_side_files(side_files: Mapping[str, Mapping]) -> tuple[str, str, Mapping] | None:
-    """(method, source, block) from the first side file that names a method."""
+def _from_side_files(side_files: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]] | None:
+    """(method, source, block) from the first side file a format row names (`QuantFormat.side_files`)."""
     for name, body in side_files.items():
         base = name.rsplit("/", 1)[-1]
-        if base == "hf_quant_config.json":
-            return "modelopt", f"side_file:{base}", {**body, **(body.get("quantization") or {})}
-        if base == "measurement.json":
-            return "exl2", f"side_file:{base}", {}
-        if base in ("quantize_config.json", "quant_config.json", "quantization_config.json"):
-            method = method_of(body) or ("gptq" if base == "quantize_config.json" else None)
-            if method:
-                return method, f"side_file:{base}", body
+        fmt = SIDE_FILE_FORMATS.get(base)
+        if fmt is None or not isinstance(body, Mapping):
+            continue  # a marker file arrives as {}: its presence is the evidence
+        block = {**body, **(body.get(fmt.side_block) or {})} if fmt.side_block else dict(body)
+        # A quant_config.json may be written by a producer other than the row's (its quant_method says which).
+        method = method_of(body) or fmt.method
+        return method, f"side_file:{base}", block
     return None
 
 
