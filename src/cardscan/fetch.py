@@ -22,7 +22,13 @@ from cardscan.tensors import TensorInfo
 
 # Small JSON files that change how weights are read or what the repo is: each quantization format's side files
 # (its row in parse/quant_formats.py), the files that name a repo's parts (parts.py), and two model-config companions.
-SIDE_FILES = (*QUANT_SIDE_FILES, *PART_FILES, *CONFIG_COMPANIONS)
+
+
+def side_files() -> tuple[str, ...]:
+    """Every side file fetch reads (read at call time: quant_formats.register() can add to it)."""
+    return (*QUANT_SIDE_FILES, *PART_FILES, *CONFIG_COMPANIONS)
+
+
 # A probe read for a safetensors file without an index: enough for small headers, and never more than 4 KiB wasted.
 PROBE_BYTES = 4096
 # One header entry is `"<name>":{"dtype":"BF16","shape":[4096,4096],"data_offsets":[<a>,<b>]},`. Its length beyond
@@ -93,7 +99,7 @@ def fetch(source: Source, listing: Listing, selection: Selection, *, max_header:
         card_name = next((c for c in CARD_FILES if c in present), None)
         card_f = pool.submit(source.read_file, card_name) if card_name else None
         # Side files are objects, except sentence-transformers' modules.json (a list).
-        side_f = {name: pool.submit(_read_json, source, name, (dict, list)) for name in SIDE_FILES if name in present}
+        side_f = {name: pool.submit(_read_json, source, name, (dict, list)) for name in side_files() if name in present}
         header_fs = [
             pool.submit(_read_header, source, listing, path, chosen.format, index_f, max_header)
             for path in (chosen.files if chosen else ())

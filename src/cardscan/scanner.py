@@ -5,7 +5,6 @@ failure into a result with a reason, so one bad repo never ends a batch. Renderi
 from __future__ import annotations
 
 import logging
-import re
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -24,15 +23,11 @@ from cardscan.options import ScanOptions
 from cardscan.result import Failure, IOReport, ScanResult
 from cardscan.select import Selection, select_weights
 from cardscan.sources.base import IOStats, Listing, Source
+from cardscan.sources.registry import open_source
 from cardscan.sources.sub import SubSource
 from cardscan.units import count
 
 log = logging.getLogger("cardscan")
-
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
-_HUB_URL = re.compile(
-    r"^(?:https?://)?(?:huggingface\.co|hf\.co)/(?P<id>[^/?#]+(?:/[^/?#]+)?)(?:/(?:tree|blob)/(?P<rev>[^/?#]+))?"
-)
 
 
 def scan(target: str, options: ScanOptions | None = None, *, session: Any = None, depth: int = 0) -> ScanResult:
@@ -146,40 +141,6 @@ def _fill_interrupted(
         r if r is not None else ScanResult(t, t, options.revision, None, error=failure)
         for t, r in zip(targets, results, strict=True)
     ]
-
-
-def open_source(target: str, options: ScanOptions, session: Any = None) -> tuple[Source, str, str]:
-    """Pick the source for an input: a local path, the HF cache (offline) or the Hub."""
-    path = Path(target).expanduser()
-    if path.exists():
-        from cardscan.sources.local import LocalSource
-
-        return LocalSource(path), str(path), "local"
-    repo_id, revision = parse_target(target, options.revision)
-    if options.is_offline():
-        from cardscan.sources.cache import cache_source
-
-        return cache_source(repo_id, revision), repo_id, revision
-    from cardscan.sources.hub import HubConfig, HubSource
-
-    config = replace(
-        HubConfig.from_env(token=options.token, endpoint=options.endpoint),
-        timeout=options.timeout,
-        max_retries=options.retries,
-    )
-    return HubSource(repo_id, revision, session=session, config=config), repo_id, revision
-
-
-def parse_target(target: str, revision: str) -> tuple[str, str]:
-    """A repo id (`org/name`, `gpt2`) or a Hub URL → (repo id, revision); anything else is a bad input."""
-    m = _HUB_URL.match(target.strip())
-    if m:
-        return m.group("id"), m.group("rev") or revision
-    if target.startswith(("./", "../", "/", "~")) or target.endswith((".safetensors", ".gguf", ".bin")):
-        raise ScanError(ErrorCode.BAD_INPUT, f"no such file or folder: {target}")
-    if not _REPO_ID.match(target) or ".." in target:
-        raise ScanError(ErrorCode.BAD_INPUT, f"not a repo id, URL or existing path: {target!r}")
-    return target, revision
 
 
 def _with_public(exc: ScanError, listing: Listing | None) -> str:

@@ -69,8 +69,14 @@ def _row_to_gpu(row: dict[str, Any], apple_fraction: float, est_fraction: float)
 
 
 @cache
+def _data() -> dict[str, Any]:
+    text = resources.files("cardscan.data").joinpath("gpus.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@cache
 def _builtin() -> tuple[Gpu, ...]:
-    data = tomllib.loads(resources.files("cardscan.data").joinpath("gpus.toml").read_text(encoding="utf-8"))
+    data = _data()
     return tuple(_row_to_gpu(r, data["apple_usable_fraction"], data["estimate_fraction"]) for r in data["gpu"])
 
 
@@ -101,7 +107,10 @@ def _index() -> dict[str, Gpu]:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(gib|gb|g)\s*$", re.IGNORECASE)
-ESTIMATE_FRACTION = 0.985  # usable/sold ratio of the vLLM-log rows of gpus.toml
+MIN_GPU_GIB, MAX_GPU_GIB = (
+    0.5,
+    16384,
+)  # a bare size outside this is a typo, not a device  # usable/sold ratio of the vLLM-log rows of gpus.toml
 
 
 def _from_size(text: str) -> Gpu | None:
@@ -110,8 +119,10 @@ def _from_size(text: str) -> Gpu | None:
     if not match:
         return None
     amount, unit = float(match[1]), match[2].lower()
+    if not MIN_GPU_GIB <= amount <= MAX_GPU_GIB:
+        raise ScanError(ErrorCode.BAD_INPUT, f"GPU size {text!r} is out of range ({MIN_GPU_GIB}–{MAX_GPU_GIB} GB)")
     sold = int(amount * GIB)
-    usable = sold if unit == "gib" else int(sold * ESTIMATE_FRACTION)
+    usable = sold if unit == "gib" else int(sold * _data()["estimate_fraction"])
     return Gpu(f"{amount:g} {'GiB' if unit == 'gib' else 'GB'}", sold, usable, usable_source="user")
 
 

@@ -342,7 +342,7 @@ _HQQ_AUX = tuple(
 # compressed-tensors `QuantizationArgs`, hqq `BaseQuantizeConfig`, mlx-lm `quantization`. `bits` is a fixed value
 # where the format has one.
 # fmt: off
-FORMATS: tuple[QuantFormat, ...] = (
+FORMATS: list[QuantFormat] = [
     QuantFormat(
         "gptq", (WeightRule(".qweight", gptq_qweight),), (".qzeros", ".scales", ".g_idx"), (".g_idx",),
         config={"bits": ("bits",), "group": ("group_size",),
@@ -446,7 +446,7 @@ FORMATS: tuple[QuantFormat, ...] = (
         "bitnet", (WeightRule(".weight", bitnet_weight, (".weight_scale",)),), (".weight_scale",),
         config={"bits": 1.58, "details": ("linear_class", "quantization_mode")},
     ),
-)
+]
 # fmt: on
 
 FORMATS_BY_METHOD: dict[str, QuantFormat] = {f.method: f for f in FORMATS}
@@ -482,8 +482,22 @@ METHOD_ALIASES: dict[str, str] = _method_aliases()
 CONFIG_KEYS: dict[str, Mapping[str, Any]] = {f.method: f.config for f in FORMATS if f.config}
 # Side file name → the format it names, in row order: fetch reads the side files and notes the marker files.
 SIDE_FILE_FORMATS: dict[str, QuantFormat] = {name: f for f in FORMATS for name in (*f.side_files, *f.marker_files)}
-QUANT_SIDE_FILES: tuple[str, ...] = tuple(name for f in FORMATS for name in f.side_files)
-QUANT_MARKER_FILES: tuple[str, ...] = tuple(name for f in FORMATS for name in f.marker_files)
+QUANT_SIDE_FILES: list[str] = [name for f in FORMATS for name in f.side_files]
+QUANT_MARKER_FILES: list[str] = [name for f in FORMATS for name in f.marker_files]
+
+
+def register(fmt: QuantFormat) -> QuantFormat:
+    """Add a format row at run time; every table derived from the rows learns it (in place, so importers see it)."""
+    FORMATS.append(fmt)
+    FORMATS_BY_METHOD[fmt.method] = fmt
+    METHOD_ALIASES.update({a: fmt.method for a in (fmt.method, *fmt.aliases)})
+    if fmt.config:
+        CONFIG_KEYS[fmt.method] = fmt.config
+    SIDE_FILE_FORMATS.update({name: fmt for name in (*fmt.side_files, *fmt.marker_files)})
+    QUANT_SIDE_FILES.extend(fmt.side_files)
+    QUANT_MARKER_FILES.extend(fmt.marker_files)
+    return fmt
+
 
 # GGML tensor types by name → (block size, type size in bytes); the facts live in ggml_types.py.
 GGML_TYPES: dict[str, tuple[int, int]] = {
