@@ -20,12 +20,14 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    html = "html"
+def _format_choices() -> type[Enum]:
+    """`--format` choices: the renderer table's names (adding a renderer module adds a choice)."""
+    from cardscan.render import FORMATS
+
+    return Enum("Format", {name: name for name in FORMATS}, type=str)  # type: ignore[return-value]
+
+
+Format = _format_choices()
 
 
 def _engine_choices() -> type[Enum]:
@@ -118,7 +120,7 @@ def main(
     no_checkpointing: Annotated[
         bool, typer.Option("--no-checkpointing", help="Training without gradient checkpointing.")
     ] = False,
-    output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format["table"],
     output: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--output", "-o", help="Write to this file instead of stdout."),

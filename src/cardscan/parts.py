@@ -87,7 +87,9 @@ def _pipeline_parts(index: dict[str, Any], listing: Listing) -> tuple[Part, ...]
 def _sentence_parts(modules: list[Any], fetched: Fetched) -> RepoParts:
     chosen = fetched.selection.chosen
     top_folder = chosen.files[0].rsplit("/", 1)[0] if chosen and "/" in chosen.files[0] else ""
-    parts, top_name, top_class = [], "transformer", "Transformer"
+    parts: list[Part] = []
+    top_name: str = "transformer"
+    top_class: str | None = "Transformer"
     for module in modules:
         folder = module.get("path") if isinstance(module, dict) else None
         if not folder:

@@ -114,9 +114,9 @@ def scan_many(
         futures = {pool.submit(scan, t, options, session=session): i for i, t in enumerate(targets)}
         for future in as_completed(futures):
             i = futures[future]
-            results[i] = future.result()
+            result = results[i] = future.result()
             if on_result:
-                on_result(i, results[i])
+                on_result(i, result)
     except KeyboardInterrupt:
         # Keep what is done: queued scans are cancelled, running ones are abandoned (they end on their own).
         pool.shutdown(wait=False, cancel_futures=True)

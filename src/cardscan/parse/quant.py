@@ -352,8 +352,14 @@ def classify(
     return {t.name: _role(t, split.get(t.name), modules, rec, metadata or {}) for t in tensors}
 
 
-def _role(t, where, modules, rec: Recognition, metadata) -> TensorRole:
-    if where is None:
+def _role(
+    t: TensorInfo,
+    where: tuple[str, str] | None,
+    modules: Mapping[str, Mapping[str, TensorInfo]],
+    rec: Recognition,
+    metadata: Mapping[str, str],
+) -> TensorRole:
+    if where is None or rec.fmt is None:
         return _plain(t)
     module, suffix = where
     siblings = modules[module]
@@ -428,7 +434,7 @@ def _gguf_summary(tensors: Sequence[TensorInfo], metadata: Mapping[str, str]) ->
         details["unknown_types"] = unknown
     return QuantInfo(
         method="gguf",
-        bits=8 * size / block if block else None,
+        bits=8 * size / block if block and size else None,
         group_size=block,
         format_details=details,
         source="header",

@@ -75,6 +75,7 @@ def gptq_qweight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -
     if len(w.shape) != 2:
         return None
     width, out = _container_bits(w), w.shape[1]
+    n_in: float
     if ".g_idx" in sib:
         n_in = sib[".g_idx"].shape[0]
     elif ".qzeros" in sib and out:

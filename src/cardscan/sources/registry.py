@@ -65,7 +65,8 @@ def _open_hub(target: str, options: ScanOptions, session: Any) -> Opened:
         timeout=options.timeout,
         max_retries=options.retries,
     )
-    return HubSource(repo_id, revision, session=session, config=config), repo_id, revision
+    source: Source = HubSource(repo_id, revision, session=session, config=config)  # type: ignore[assignment]
+    return source, repo_id, revision
 
 
 SOURCES: list[SourceKind] = [
