@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cardscan.errors import ErrorCode, ScanError
-from cardscan.parse.config import ArchFacts, LayerSpec
 from cardscan.tensors import DTYPE_ALIASES
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.parse.config import ArchFacts, LayerSpec
+
 
 # Bytes per cached element. vLLM `--kv-cache-dtype` values; llama.cpp `-ctk/-ctv` block types are
 # (block bytes)/(block elements) from ggml-common.h: q8_0 34/32, q5_1 24/32, q5_0 22/32, q4_1 20/32, q4_0 18/32.

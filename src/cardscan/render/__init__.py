@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from cardscan.result import ScanResult
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.result import ScanResult
+
 
 # Format name → module under cardscan.render (imported only when used: rich is slow to import).
 FORMATS: dict[str, str] = {
@@ -20,7 +23,7 @@ FORMATS: dict[str, str] = {
 }
 
 
-Renderer = Callable[[Sequence[ScanResult]], str]
+Renderer = Callable[[Sequence["ScanResult"]], str]
 _REGISTERED: dict[str, Renderer] = {}
 
 

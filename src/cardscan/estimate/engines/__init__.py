@@ -9,10 +9,14 @@ from __future__ import annotations
 import pkgutil
 from dataclasses import replace
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from cardscan.errors import ErrorCode, ScanError
 from cardscan.estimate.engines.base import DEFAULT_CONTEXT, Engine, EstimateOptions, MemoryEstimate
-from cardscan.parse.config import ArchFacts
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.parse.config import ArchFacts
+
 
 ENGINES: dict[str, Engine] = {}
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from cardscan.estimate.gpus import Gpu
 from cardscan.estimate.kv import KV_DTYPE_NOTES, KindKV, KVPolicy, KVResult, describe_layers, kv_cache
 from cardscan.estimate.weights import QUICK_RULE_FACTOR, VLLM_DEFAULT_UTIL, overhead
-from cardscan.parse.config import ArchFacts
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.estimate.gpus import Gpu
+    from cardscan.parse.config import ArchFacts
+
 
 DEFAULT_CONTEXT = 4096  # used only when the config gives no max_position_embeddings (flagged in notes)
 ACT_BYTES = 2  # activations in 16-bit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cardscan.estimate.engines.base import (
     Engine,
     EstimateOptions,
@@ -12,7 +14,10 @@ from cardscan.estimate.engines.base import (
     per_gpu,
     prefill_activations,
 )  # fmt: skip
-from cardscan.parse.config import ArchFacts
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.parse.config import ArchFacts
+
 
 PREFILL_CHUNK = 512  # prefill processed in chunks of this many tokens (llama.cpp's n_ubatch default)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cardscan.estimate.engines.base import (
     LOGIT_BYTES,
     Engine,
@@ -12,9 +14,11 @@ from cardscan.estimate.engines.base import (
     ffn_width,
     finish,
 )  # fmt: skip
-from cardscan.estimate.gpus import Gpu
 from cardscan.estimate.weights import overhead
-from cardscan.parse.config import ArchFacts
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.estimate.gpus import Gpu
+    from cardscan.parse.config import ArchFacts
 
 
 def compute_buffer(facts: ArchFacts, n_ctx: int, n_ub: int) -> int:

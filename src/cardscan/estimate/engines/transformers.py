@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cardscan.estimate.engines.base import (
     Engine,
     EstimateOptions,
@@ -13,7 +15,9 @@ from cardscan.estimate.engines.base import (
     prefill_activations,
 )  # fmt: skip
 from cardscan.estimate.weights import TRANSFORMERS_FRAGMENTATION
-from cardscan.parse.config import ArchFacts
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.parse.config import ArchFacts
 
 
 class Transformers(Engine):

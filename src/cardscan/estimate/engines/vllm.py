@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cardscan.estimate.engines.base import (
     ACT_BYTES,
@@ -16,12 +16,15 @@ from cardscan.estimate.engines.base import (
     finish,
     per_gpu,
 )  # fmt: skip
-from cardscan.estimate.gpus import Gpu
 from cardscan.estimate.kv import VLLM_BLOCK
 from cardscan.estimate.search import largest
 from cardscan.estimate.weights import overhead
-from cardscan.parse.config import ArchFacts
 from cardscan.units import GIB
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.estimate.gpus import Gpu
+    from cardscan.parse.config import ArchFacts
+
 
 # max_num_batched_tokens (server) by GPU size (vllm/engine/arg_utils.py): ≥ 70 GiB and not A100 → 8192, else 2048.
 T_LARGE, T_SMALL, LARGE_GPU = 8192, 2048, 70 * GIB
