@@ -47,7 +47,6 @@ OVERHEADS: dict[str, Constant] = {
     "vllm_cuda_graphs": Constant(
         int(0.55 * GIB), "vLLM CUDA graphs: 0.52 GiB (lmcache#3430, 24 GB card) and 0.65 GiB (vLLM PR #21489) logged"
     ),
-    "vllm_activation_dense": Constant(2 * GIB, "vLLM profile peak, dense: llm-d planner (vLLM 0.19, H100)"),
     "vllm_activation_moe": Constant(int(2.5 * GIB), "vLLM profile-run peak, MoE: llm-d planner calibration"),
     "vllm_activation_multimodal": Constant(2 * GIB, "vLLM profile-run peak, multimodal: llm-d planner calibration"),
     "llamacpp_fit_margin": Constant(1024 * MIB, "llama.cpp `-fit` margin per device (ggml-org/llama.cpp#16653)"),

@@ -1,6 +1,6 @@
 """Which quantization a checkpoint uses, and what each stored tensor stands for (logical params, aux, plain).
 
-Recognition order (spec quant-formats §0): `quantization_config` (also under `text_config`), MLX `quantization`,
+Recognition order (docs/quant-formats.md): `quantization_config` (also under `text_config`), MLX `quantization`,
 `quip_params`, side files, safetensors `__metadata__`, then tensor-name sniffing. The config only names the format and
 cross-checks it: logical parameters always come from per-layer shape identities (`quant_formats.FORMATS`).
 """
@@ -246,7 +246,7 @@ def _is_8bit(t: TensorInfo) -> bool:
 
 
 def _gptq_or_awq(qweight: TensorInfo, names: Mapping[str, TensorInfo]) -> str:
-    """Spec §3: GPTQ has g_idx and qweight.shape[1] == scales.shape[1]; AWQ GEMM packs the out dim."""
+    """GPTQ (AutoGPTQ qlinear) has g_idx and qweight.shape[1] == scales.shape[1]; AWQ GEMM packs the out dim."""
     module = qweight.name[: -len(".qweight")]
     if f"{module}.g_idx" in names:
         return "gptq"
