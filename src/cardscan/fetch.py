@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cardscan.errors import ErrorCode, FormatError, ScanError
+from cardscan.parse.gguf import read_gguf
 from cardscan.parse.quant_formats import QUANT_MARKER_FILES, QUANT_SIDE_FILES
+from cardscan.parse.reader import BufferedReader
 from cardscan.parse.safetensors import LENGTH_PREFIX, MAX_HEADER_BYTES, header_length, parse_header
+from cardscan.parse.torch_zip import UnsupportedFormat, read_torch_zip
 from cardscan.repo_files import CARD_FILES, CONFIG, CONFIG_COMPANIONS, PART_FILES
 from cardscan.select import Selection
 from cardscan.sources.base import Listing, Source
@@ -229,9 +232,6 @@ def shard_index(raw: dict[str, Any]) -> ShardIndex:
 def _read_gguf(
     source: Source, path: str, size: int | None, index_f: Future[ShardIndex | None] | None, max_header: int
 ) -> FileHeader:
-    from cardscan.parse.gguf import read_gguf
-    from cardscan.parse.reader import BufferedReader
-
     reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=max_header)
     header = read_gguf(reader)
     return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size)
@@ -240,8 +240,6 @@ def _read_gguf(
 def _read_torch(
     source: Source, path: str, size: int | None, index_f: Future[ShardIndex | None] | None, max_header: int
 ) -> FileHeader:
-    from cardscan.parse.torch_zip import UnsupportedFormat, read_torch_zip
-
     if size is None:
         size = source.read_range(path, 0, 1).total
     if size is None:

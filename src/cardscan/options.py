@@ -6,6 +6,11 @@ import math
 import os
 from dataclasses import dataclass, fields
 
+from cardscan.errors import ScanError
+from cardscan.estimate.engines import ENGINES
+from cardscan.estimate.gpus import parse_gpu
+from cardscan.estimate.kv import known_kv_dtype
+from cardscan.estimate.training import OPTIMIZERS
 from cardscan.estimate.weights import VLLM_DEFAULT_UTIL
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -113,13 +118,7 @@ def _check_range(name: str, value: object) -> None:
 
 
 def _check_choices(o: ScanOptions) -> None:
-    """Names checked against the tables that define them (imported here, not at start-up: they are not tiny)."""
-    from cardscan.errors import ScanError
-    from cardscan.estimate.engines import ENGINES
-    from cardscan.estimate.gpus import parse_gpu
-    from cardscan.estimate.kv import known_kv_dtype
-    from cardscan.estimate.training import OPTIMIZERS
-
+    """Names checked against the tables that define them."""
     if not isinstance(o.revision, str) or not o.revision.strip() or len(o.revision) > MAX_REVISION_CHARS:
         raise ValueError(f"revision: expected a branch, tag or commit of 1–{MAX_REVISION_CHARS} characters")
     if o.engine not in ENGINES:
