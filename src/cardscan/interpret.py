@@ -15,6 +15,7 @@ from cardscan.parse.config import ArchFacts, arch_facts, estimate_params_from_co
 from cardscan.parse.gguf import gguf_config, gguf_quant_label
 from cardscan.parse.meta_count import meta_parameter_count
 from cardscan.parse.params import ParameterCount, count_parameters
+from cardscan.parse.quant import declared_quantization
 from cardscan.result import Alternative, ModelFacts, Parameters, ScanResult, WeightFile, Weights
 from cardscan.tensors import DTYPE_ALIASES, TensorInfo
 
@@ -47,6 +48,7 @@ def interpret(target: str, fetched: Fetched) -> Parsed:
     parameters = _parameters(counts, facts, card, fetched, notes)
     weights = _weights(fetched, counts, parameters)
     quant = counts.quantization if counts else None
+    declared = None if counts else declared_quantization(config or {}, fetched.side_files)
     if counts:
         notes.extend(counts.notes)
     for h in fetched.headers:
@@ -58,9 +60,13 @@ def interpret(target: str, fetched: Fetched) -> Parsed:
         parameters=parameters.total if parameters.source not in ("card", "name") else None,
         active=parameters.active,
         dtypes=_observed_dtypes(parameters, config),
-        quant_method=quant.method if quant else None,
-        quant_bits=quant.bits if quant else None,
+        # Without weight headers nothing is observed of the weights but what config.json declares: compare with
+        # that (noted below), never with "not quantized".
+        quant_method=quant.method if quant else declared[0] if declared else None,
+        quant_bits=quant.bits if quant else declared[1] if declared else None,
     )
+    if declared:
+        notes.append(f"no weight headers read: quantization {declared[0]} as config.json declares it, not observed")
     result = ScanResult(
         input=target,
         repo_id=listing.repo_id,
@@ -183,6 +189,11 @@ def _config_parameters(facts: ArchFacts, config: Mapping[str, Any] | None, notes
         notes.append(
             "no readable weight headers: parameter count estimated from config.json (±1% for standard families)"
         )
+    if not total or total <= 0:
+        # A formula that finds none of the fields it reads gives 0: that is "unknown", never a count.
+        notes.append("config.json lacks the fields the parameter formula reads: count unknown (pip install "
+                     "'cardscan[meta]' counts it exactly with transformers)")  # fmt: skip
+        return Parameters(None, {}, None, None, 0, 0, "none")
     return Parameters(total, {}, _active_from_config(facts, total), None, 0, 0, "config")
 
 

@@ -69,7 +69,19 @@ def _scan_listing(
         # The base is scanned like any repo (same options and connection pool); only one level deep.
         base = scan(found.adapter.base_model, replace(options, revision="main", file=None), session=session, depth=1)
         combined = with_base(combined, base)
-    return estimate(combined, options)
+    return estimate(_measured(combined), options)
+
+
+def _measured(parsed: Parsed) -> Parsed:
+    """A repo where nothing could be counted is a `no_weights` failure (exit 8), not an ok result showing 0;
+    what was read (card, alternatives, notes) stays in the result."""
+    r = parsed.result
+    if r.parameters is not None and r.parameters.total:
+        return parsed
+    found = ", ".join(f"{a.name} ({a.format})" for a in r.weights.alternatives) if r.weights else ""
+    message = "no weights cardscan can read" + (f" (found only {found})" if found else "")
+    message += " and no parameter count from config.json or the model card"
+    return replace(parsed, result=replace(r, error=Failure(ErrorCode.NO_WEIGHTS.value, message)))
 
 
 def _fetch_top(source: Source, listing: Listing, options: ScanOptions) -> Fetched:

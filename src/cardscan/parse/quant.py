@@ -256,6 +256,17 @@ def _gptq_or_awq(qweight: TensorInfo, names: Mapping[str, TensorInfo]) -> str:
     return "gptq"
 
 
+def declared_quantization(
+    config: Mapping[str, Any], side_files: Mapping[str, Any] | None = None
+) -> tuple[str, float | None] | None:
+    """(method, weight bits) that config.json or a side file declares: for repos whose weight headers were not read,
+    where that declaration is all there is."""
+    method, _source, block, _ = _declared(config, side_files or {}, {})
+    if method is None:
+        return None
+    return method, layer_params(method, block).bits
+
+
 def recognise(
     tensors: Sequence[TensorInfo],
     config: Mapping | None = None,
