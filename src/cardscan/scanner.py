@@ -7,10 +7,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from cardscan import parts
@@ -23,7 +22,7 @@ from cardscan.options import ScanOptions
 from cardscan.result import Failure, IOReport, ScanResult
 from cardscan.select import Selection, select_weights
 from cardscan.sources.base import IOStats, Listing, Source
-from cardscan.sources.registry import open_source
+from cardscan.sources.registry import SharedSession, open_source
 from cardscan.sources.sub import SubSource
 from cardscan.units import count
 
@@ -104,6 +103,44 @@ def _parse_part(source: Source, part: parts.Part, target: str) -> Parsed | None:
     return interpret(f"{target}/{part.folder}", fetch(sub, sub_listing, selection))
 
 
+def iter_scan(
+    targets: Iterable[str],
+    options: ScanOptions | None = None,
+    *,
+    workers: int = 8,
+    session: Any = None,
+) -> Iterator[tuple[int, ScanResult]]:
+    """Scan inputs concurrently over one connection pool, yielding (input index, result) as each finishes.
+
+    At most `2 × workers` scans are in flight, so memory stays flat however long `targets` is (it may be a
+    generator). Stopping the iteration (or Ctrl-C) cancels what has not started.
+    """
+    options = options or ScanOptions()
+    if session is None and not options.is_offline():
+        session = SharedSession()
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan")
+    pending: dict[Future[ScanResult], int] = {}
+    try:
+        for i, target in enumerate(targets):
+            pending[pool.submit(scan, target, options, session=session)] = i
+            if len(pending) >= 2 * max(1, workers):
+                yield from _drain(pending, FIRST_COMPLETED)
+        yield from _drain(pending, ALL_COMPLETED)
+    finally:
+        # Queued scans are cancelled; running ones are abandoned (they end on their own, bounded by the timeout).
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _drain(pending: dict[Future[ScanResult], int], until: str) -> Iterator[tuple[int, ScanResult]]:
+    """Yield finished scans: the first batch that completes, or all of them."""
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield pending.pop(future), future.result()
+        if until == FIRST_COMPLETED:
+            return
+
+
 def scan_many(
     targets: Sequence[str],
     options: ScanOptions | None = None,
@@ -112,28 +149,18 @@ def scan_many(
     session: Any = None,
     on_result: Callable[[int, ScanResult], None] | None = None,
 ) -> list[ScanResult]:
-    """Scan many inputs concurrently over one connection pool; results come back in input order."""
-    options = options or ScanOptions()
-    # One connection pool for the whole batch, made only when some target is remote.
-    remote = any(not Path(t).expanduser().exists() for t in targets)
-    if session is None and remote and not options.is_offline():
-        from cardscan.sources.http import make_session
+    """Scan many inputs concurrently over one connection pool; results come back in input order.
 
-        session = make_session()
+    Ctrl-C raises `Interrupted`, which carries every finished result and an `interrupted` error for the rest."""
+    options = options or ScanOptions()
     results: list[ScanResult | None] = [None] * len(targets)
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan")
     try:
-        futures = {pool.submit(scan, t, options, session=session): i for i, t in enumerate(targets)}
-        for future in as_completed(futures):
-            i = futures[future]
-            result = results[i] = future.result()
+        for i, result in iter_scan(targets, options, workers=workers, session=session):
+            results[i] = result
             if on_result:
                 on_result(i, result)
     except KeyboardInterrupt:
-        # Keep what is done: queued scans are cancelled, running ones are abandoned (they end on their own).
-        pool.shutdown(wait=False, cancel_futures=True)
         raise Interrupted(_fill_interrupted(targets, results, options)) from None
-    pool.shutdown()
     return [r for r in results if r is not None]
 
 
@@ -150,7 +177,7 @@ def _fill_interrupted(
 ) -> list[ScanResult]:
     failure = Failure(ErrorCode.INTERRUPTED.value, "the batch was interrupted before this scan finished")
     return [
-        r if r is not None else ScanResult(t, t, options.revision, None, error=failure)
+        r if r is not None else ScanResult(str(t), str(t), options.revision, None, error=failure)
         for t, r in zip(targets, results, strict=True)
     ]
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,8 +57,29 @@ def _open_cache(target: str, options: ScanOptions, session: Any) -> Opened:
     return cache_source(repo_id, revision), repo_id, revision
 
 
+class SharedSession:
+    """A batch's one HTTP session (one connection pool for every worker), built on first use so that a batch of
+    local folders never loads the HTTP stack."""
+
+    def __init__(self) -> None:
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        """The session, made once."""
+        with self._lock:
+            if self._session is None:
+                from cardscan.sources.http import make_session
+
+                self._session = make_session()
+            return self._session
+
+
 def _open_hub(target: str, options: ScanOptions, session: Any) -> Opened:
     from cardscan.sources.hub import HubConfig, HubSource
+
+    if isinstance(session, SharedSession):
+        session = session.get()
 
     repo_id, revision = parse_target(target, options.revision)
     config = replace(
