@@ -609,7 +609,11 @@ def _claim_hints(line: str, group: int) -> list[_Hint]:
 def _title_hints(title: str, name: str) -> list[_Hint]:
     """The first heading: quant words always; a size label only when it names this repo's model."""
     hints = _quant_hints(title, "text", title, rank=(0,))
-    own = not name or bool(_tokens(title) & _tokens(name))
+    own = (
+        not name
+        or bool(_tokens(title) & _tokens(name))
+        or not re.search(r"\b(?:not|vs|versus|than|compar\w*)\b", title, _I)
+    )
     if own and not _size_hints(name, "name", name, labels=True):
         hints += _size_hints(title, "text", title, labels=True, rank=(1, 0, -1))
     return hints
