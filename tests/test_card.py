@@ -180,7 +180,7 @@ def test_thebloke_gptq_card() -> None:
 def test_bartowski_gguf_card() -> None:
     info = card("bartowski_llama31_8b_gguf.md", "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF")
     assert info.parameters == 8 * B
-    assert info.quantization == q("gguf", None, tool="llama.cpp")
+    assert info.quantization == q("gguf", None, tool="llama.cpp", source="text")  # tool from the heading
     assert {"Q8_0", "Q6_K_L", "Q4_K_M", "IQ4_XS", "Q3_K_XL"} <= set(info.gguf_types)
     assert info.base_model_relation == "quantized" and info.quantized_by == "bartowski"
     assert info.dtypes == ()  # "Full F32 weights" sits in a table row

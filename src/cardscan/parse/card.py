@@ -34,7 +34,8 @@ class CardQuant:
     tool: str | None = None
     """Algorithm or tool named as having made the weights (gptq, awq, autoround, llm-compressor, imatrix, …)."""
     source: str = "text"
-    """Where the claim came from: `name` (repo id), `yaml` (front matter) or `text` (card body)."""
+    """Where the claim came from: `name` when every part was read from the repo id, else `text` (card body
+    involved) or `yaml` (front matter only)."""
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ _OTHER_AFTER = re.compile(
     _I,
 )
 _LIST_BEFORE = re.compile(rf"{_NUM}\s*{_UNIT}?\s*(?:,|and|or|to|/|-|–)\s*(?:\w+\s+)?$", _I)
-_CLAUSE = re.compile(r"[.;!?()\[\]—–]|\s-\s|:\s")
+_CLAUSE = re.compile(r"(?<![vV]s)\.|[;!?()\[\]—–]|\s-\s|:\s")  # "vs." does not end a clause
 _FRONT_MATTER = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,}).*?^[ \t]*\1[^\n]*$", re.M | re.S)
 _NOISE = re.compile(r"<!--.*?-->|https?://\S+|\]\([^)]*\)|<[^>]+>", re.S)
@@ -675,7 +676,8 @@ def _pick_number(hints: list[_Hint], fld: str) -> _Hint | None:
     texts = sorted((h for h in own if h.ev.source == "text"), key=lambda h: h.rank)
     if anchors:
         a = anchors[0].ev.value
-        return next((t for t in texts if _rounds_to(a, t.ev.value) or _rounds_to(t.ev.value, a)), anchors[0])  # type: ignore[arg-type]
+        fits = [t for t in texts if _rounds_to(a, t.ev.value) or _rounds_to(t.ev.value, a)]  # type: ignore[arg-type]
+        return next((t for t in fits if t.ev.value != a), fits[0] if fits else anchors[0])  # the precise form first
     return texts[0] if texts else None
 
 
@@ -712,7 +714,8 @@ def _pick_quant(hints: list[_Hint], relation: str | None, data: Mapping) -> Card
         return CardQuant(None, None) if quantized else None
     if bits is None and scheme is not None:
         bits = next((w.bits for w in _WORDS.values() if w.scheme == scheme and w.bits), None)
-    source = min((h.ev.source for h in picked.values() if h), key=("name", "yaml", "text").index)
+    found = {h.ev.source for h in picked.values() if h}
+    source = "name" if found == {"name"} else "text" if "text" in found else "yaml"
     return CardQuant(
         str(method) if method else None,
         float(bits) if bits is not None else None,  # type: ignore[arg-type]
@@ -975,8 +978,12 @@ def _quant_mismatch(claim: CardQuant, om: str | None, bits: float | None, scheme
 
 
 def _same_scheme(claimed: str, observed: str) -> bool:
-    """nvfp4/mxfp4 are fp4; int4 matches an int4 layout whatever container holds it."""
-    return claimed == observed or _SCHEME_FAMILY.get(claimed, claimed) == _SCHEME_FAMILY.get(observed, observed)
+    """A generic `fp4` claim matches nvfp4 and mxfp4; nvfp4 and mxfp4 differ from each other."""
+    if claimed == observed:
+        return True
+    return "fp4" in (claimed, observed) and _SCHEME_FAMILY.get(claimed, claimed) == _SCHEME_FAMILY.get(
+        observed, observed
+    )
 
 
 def _method_fits(cm: str, om: str, claimed_scheme: str | None, scheme: str | None) -> bool:
