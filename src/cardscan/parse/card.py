@@ -463,9 +463,12 @@ def _best_label(s: str, taken: list[tuple[int, int]]) -> int | None:
         lab = m["lab"]
         if _overlaps(m.span(), taken) or lab[0] in "aA" or "x" in lab.lower():
             continue
-        if re.match(r"\s*(?:-\s*)?(?:context|tokens?|ctx|sequence|seq|length|window|vocab)", s[m.end() :], _I):
+        # `…-128k-context`, `…-1M-tokens`, `…-token-500B` are lengths and token counts; `22B-token-500B` is 22B
+        if re.match(
+            r"\s*(?:-\s*)?(?:context|tokens|token\b(?![-_ ]\d)|ctx|sequence|seq|length|window|vocab)", s[m.end() :], _I
+        ):
             continue
-        if re.search(r"context\W*$", s[: m.start()], _I):
+        if re.search(r"(?:context|tokens?)\W*$", s[: m.start()], _I):
             continue
         parts = _LABEL_PARTS.fullmatch(lab)
         if parts is None:
