@@ -158,6 +158,7 @@ _WORDS: dict[str, _Word] = {
     "llm compressor": _Word("compressed-tensors", tool="llm-compressor"),
     "modelopt": _Word("modelopt", tool="modelopt"), "model optimizer": _Word("modelopt", tool="modelopt"),
     "nvfp4": _Word(scheme="nvfp4", bits=4), "mxfp4": _Word(scheme="mxfp4", bits=4), "fp8": _Word(scheme="fp8", bits=8),
+    "mxfp8": _Word(scheme="mxfp8", bits=8), "mxfp6": _Word(scheme="mxfp6", bits=6),
     "fp4": _Word(scheme="fp4", bits=4), "int2": _Word(scheme="int2", bits=2), "int3": _Word(scheme="int3", bits=3),
     "int4": _Word(scheme="int4", bits=4), "int8": _Word(scheme="int8", bits=8),
     "w4a16": _Word(scheme="int4", bits=4), "w4a4": _Word(scheme="int4", bits=4), "w4a8": _Word(scheme="int4", bits=4),
@@ -171,7 +172,7 @@ _PRECISION_WORDS: dict[str, str] = {
 }  # fmt: skip
 
 # Number format → precision family (the dtype a claim implies).
-_SCHEME_FAMILY: dict[str, str] = {"nvfp4": "fp4", "mxfp4": "fp4"}
+_SCHEME_FAMILY: dict[str, str] = {"nvfp4": "fp4", "mxfp4": "fp4", "mxfp8": "fp8", "mxfp6": "fp6"}
 
 # Bits of each precision family, to match "4-bit" claims against packed formats of the same width.
 _FAMILY_BITS: dict[str, float] = {
@@ -736,8 +737,8 @@ def _first_by_source(hints: list[_Hint], fld: str) -> _Hint | None:
         found = [h for h in own if h.ev.source == source]
         if found:
             if fld == "quant_scheme":
-                specific = [h for h in own if h.ev.value in ("nvfp4", "mxfp4", "nf4")]
-                if specific and found[0].ev.value == "fp4":
+                specific = [h for h in own if h.ev.value in _SCHEME_FAMILY or h.ev.value == "nf4"]
+                if specific and found[0].ev.value in ("fp4", "fp6", "fp8"):
                     return specific[0]
             return found[0]
     return None
@@ -919,7 +920,7 @@ def _observed_scheme(dtypes: Sequence[str]) -> str | None:
     """The quantized number format the headers show (by_dtype labels `mxfp4`, `nvfp4`, `nf4`, `int4`, `fp8`…)."""
     for d in dtypes:
         low = d.lower()
-        if low in ("mxfp4", "nvfp4", "nf4"):
+        if low in _SCHEME_FAMILY or low == "nf4":
             return low
     families = _observed_families(dtypes)
     return next((f for f in ("fp8", "fp4", "int8", "int6", "int5", "int4", "int3", "int2") if f in families), None)
@@ -981,12 +982,11 @@ def _quant_mismatch(claim: CardQuant, om: str | None, bits: float | None, scheme
 
 
 def _same_scheme(claimed: str, observed: str) -> bool:
-    """A generic `fp4` claim matches nvfp4 and mxfp4; nvfp4 and mxfp4 differ from each other."""
+    """A generic `fp4`/`fp8` claim matches the MX and NV variants of that width; the variants differ from each other."""
     if claimed == observed:
         return True
-    return "fp4" in (claimed, observed) and _SCHEME_FAMILY.get(claimed, claimed) == _SCHEME_FAMILY.get(
-        observed, observed
-    )
+    generic = {"fp4", "fp6", "fp8"} & {claimed, observed}
+    return bool(generic) and _SCHEME_FAMILY.get(claimed, claimed) == _SCHEME_FAMILY.get(observed, observed)
 
 
 def _method_fits(cm: str, om: str, claimed_scheme: str | None, scheme: str | None) -> bool:
