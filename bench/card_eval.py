@@ -112,7 +112,9 @@ def evaluate(
     """Score `parse(text, repo_id)` (default: `cardscan.parse.card.parse_card`) on every labelled card, or on one
     split: `dev` (the cards the parser was built against) or `heldout` (labelled before the parser saw them)."""
     if parse is None:
-        from cardscan.parse.card import parse_card as parse
+        from cardscan.parse.card import parse_card
+
+        parse = parse_card
     labels: Mapping[str, dict] = json.loads((corpus / "labels.json").read_text())
     scores: dict[str, FieldScore] = {}
     for repo, truth in labels.items():

@@ -679,10 +679,15 @@ def _pick_number(hints: list[_Hint], fld: str) -> _Hint | None:
     anchors = [h for h in own if h.ev.source != "text"]
     texts = sorted((h for h in own if h.ev.source == "text"), key=lambda h: h.rank)
     if anchors:
-        a = anchors[0].ev.value
-        fits = [t for t in texts if _rounds_to(a, t.ev.value) or _rounds_to(t.ev.value, a)]  # type: ignore[arg-type]
-        return next((t for t in fits if t.ev.value != a), fits[0] if fits else anchors[0])  # the precise form first
+        fits = [t for t in texts if _near(anchors[0], t)]
+        return next((t for t in fits if t.ev.value != anchors[0].ev.value), fits[0] if fits else anchors[0])
     return texts[0] if texts else None
+
+
+def _near(anchor: _Hint, text: _Hint) -> bool:
+    """A text count is the precise form of a name/YAML label (30.5B for `30B`), either way round."""
+    a, t = anchor.ev.value, text.ev.value
+    return isinstance(a, int) and isinstance(t, int) and (_rounds_to(a, t) or _rounds_to(t, a))
 
 
 def _pick_active(hints: list[_Hint], total: _Hint | None) -> _Hint | None:
@@ -693,10 +698,7 @@ def _pick_active(hints: list[_Hint], total: _Hint | None) -> _Hint | None:
     texts = sorted((h for h in own if h.ev.source == "text"), key=lambda h: h.rank)
     same_line = [t for t in texts if total is not None and total.ev.source == "text" and t.group == total.group]
     if anchors:
-        a = anchors[0].ev.value
-        return next(
-            (t for t in same_line + texts if _rounds_to(a, t.ev.value) or _rounds_to(t.ev.value, a)), anchors[0]
-        )  # type: ignore[arg-type]
+        return next((t for t in same_line + texts if _near(anchors[0], t)), anchors[0])
     if same_line:
         return same_line[0]
     return texts[0] if len({t.ev.value for t in texts}) == 1 else None
