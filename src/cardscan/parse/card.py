@@ -579,8 +579,9 @@ def _count_hints(line: str, group: int, mentions: Mapping[int, int]) -> list[_Hi
 def _about_other(line: str, m: re.Match) -> bool:
     """Whether the count at `m` is a bound, a comparison, a list member or another model's size."""
     start = m.start()
-    clause_start = max((c.end() for c in _CLAUSE.finditer(line, 0, start)), default=0)
-    before = line[max(clause_start, start - 50) : start]
+    window = max(0, start - 50)  # a bounded look-back keeps long lines linear
+    clause_start = max((c.end() for c in _CLAUSE.finditer(line, window, start)), default=window)
+    before = line[clause_start:start]
     after = line[m.end() : m.end() + 30]
     return bool(_OTHER_BEFORE.search(before) or _OTHER_AFTER.match(after) or _LIST_BEFORE.search(before))
 
