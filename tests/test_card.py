@@ -439,6 +439,18 @@ def test_large_card_is_fast_enough_to_parse() -> None:
     assert parse_card(body, "deepseek-ai/DeepSeek-V3").parameters == 671 * B
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["quantized " + "word " * 20_000, "7B parameters and " * 3_000, ("This model was quantized " + "a " * 50) * 2_000],
+)
+def test_long_lines_parse_in_linear_time(text: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    parse_card(text, "org/x")
+    assert time.perf_counter() - start < 5  # each is well under a second; quadratic look-backs took ~10 s
+
+
 def test_exl2_head_bits_are_evidence() -> None:
     info = parse_card(None, "org/Llama-3-8B-exl2-4.65bpw_H6")
     assert info.quantization == q("exl2", 4.65)

@@ -227,6 +227,35 @@ def test_mxfp4_card_agrees_with_an_mxfp4_checkpoint_in_any_container(repo_id: st
     assert rows["parameters"].status == "consistent"
 
 
+@pytest.mark.parametrize(
+    ("fixture", "repo_id", "status"),
+    [
+        ("ct_mxfp4a16", "openai/gpt-oss-120b", "consistent"),  # config format `mxfp4-pack-quantized`
+        ("ct_nvfp4", "RedHatAI/GLM-5.3-Flash-NVFP4", "consistent"),
+        ("ct_nvfp4", "openai/gpt-oss-120b", "differs"),  # nvfp4 weights, mxfp4 card
+        ("ct_w4a16_g128", "RedHatAI/Qwen3-32B-quantized.w4a16", "consistent"),  # GPTQ via llm-compressor
+        ("ct_w4a16_g128", "nchapman/Qwen3.6-35B-A3B-int4-AutoRound", "consistent"),
+        ("ct_fp8_block", "neuralmagic-ent/DeepSeek-Coder-V2-Instruct-0724-FP8", "consistent"),
+        ("ct_fp8_block", "RedHatAI/Qwen3-32B-quantized.w4a16", "differs"),  # int4 card, fp8 weights
+    ],
+)
+def test_real_cards_against_real_compressed_tensors_headers(fixture: str, repo_id: str, status: str) -> None:
+    """Headers and configs written by compressed-tensors itself (tests/fixtures/real_quant), counted as a scan does."""
+    from cardscan.parse.params import count_parameters
+    from cardscan.parse.safetensors import parse_header
+
+    folder = Path(__file__).parent / "fixtures" / "real_quant" / fixture
+    header = parse_header((folder / "model.safetensors.header").read_bytes(), file="model.safetensors")
+    counted = count_parameters(
+        header.tensors, json.loads((folder / "config.json").read_text()), metadata=header.metadata
+    )
+    assert counted.quantization is not None
+    observed = sorted(counted.by_dtype, key=lambda k: -counted.by_dtype[k])  # as interpret.py hands them over
+    row = agreement(real(repo_id), dtypes=observed, quant_method=counted.quantization.method,
+                    quant_bits=counted.quantization.bits)["quantization"]  # fmt: skip
+    assert row.status == status, row.note
+
+
 def test_nvfp4_is_not_mxfp4() -> None:
     rows = agreement(real("RedHatAI/gpt-oss-120b"), dtypes=("nvfp4", "BF16"), quant_method="compressed-tensors",
                      quant_bits=4.0)  # fmt: skip
