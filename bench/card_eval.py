@@ -171,7 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     held = table(
         evaluate(split="heldout"), f"The {n_held} held-out cards alone (labelled before the parser was run on them):"
     )
-    text = f"{text}\n\n{held}"
+    from cardscan.parse.card import parse_card
+
+    names = table(
+        evaluate(lambda _text, repo: parse_card(None, repo)),
+        "The repo names alone (`parse_card(None, repo_id)`, all cards; recall counts what only the card says as missed):",
+    )
+    text = f"{text}\n\n{held}\n\n{names}"
     print(text)
     if args.verbose:
         for fld, s in scores.items():
