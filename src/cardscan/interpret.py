@@ -144,7 +144,7 @@ def _parameters(
         return _config_parameters(facts, fetched.config, notes)
     if not card.parameters:
         return Parameters(None, {}, None, None, 0, 0, "none")
-    source = next((e.source for e in card.evidence if e.field == "parameters"), "card")
+    source = "name" if card.source_of("parameters") == "name" else "card"  # never "text"/"yaml": see compare() below
     notes.append(f"no weights and no config.json: parameter count is the {source} claim, not a measurement")
     return Parameters(card.parameters, {}, card.active_parameters, None, 0, 0, source)
 

@@ -86,6 +86,7 @@ def sections() -> tuple[Section, ...]:
         Section("quantization", QuantInfo),
         Section("card", CardInfo),
         Section("card.evidence[]", Evidence),
+        Section("card.chosen[]", Evidence),
         Section("agreement.*", Agreement),
         Section("memory", MemoryEstimate),
         Section("memory.kv_by_kind[]", KindKV),

@@ -143,3 +143,6 @@ GGUF_FILE_TYPES: dict[int, str] = {
 
 GGUF_FILE_TYPE_GUESSED = 1024
 """Flag bit llama.cpp ORs in when the file type was guessed from tensors rather than stated."""
+
+GGUF_TYPE_NAMES: frozenset[str] = frozenset(t.name for t in GGML_TYPES.values()) | frozenset(GGUF_FILE_TYPES.values())
+"""Every GGML tensor-type and GGUF file-type name (`Q4_K`, `Q4_K_M`, `IQ2_XXS`, `MXFP4_MOE`): what GGUF cards list."""

@@ -454,6 +454,22 @@ FORMATS_BY_METHOD: dict[str, QuantFormat] = {f.method: f for f in FORMATS}
 # Methods a config can name that have no tensor layout of their own here (counted as plain tensors).
 CONFIG_ONLY_METHODS: tuple[str, ...] = ("higgs", "quanto")
 
+# Quantization algorithms and tools → the storage formats (canonical methods above, plus `gguf`) their output is
+# saved in. A card naming the tool agrees with any of them: AutoRound exports gptq/awq/its own auto-round layout
+# (read as gptq) and GGUF (intel/auto-round `export/`); llm-compressor's GPTQ/AWQ modifiers save compressed-tensors
+# (vllm-project/llm-compressor); mlx-lm has its own GPTQ/AWQ/DWQ (ml-explore/mlx-lm `quant/`).
+TOOL_FORMATS: dict[str, frozenset[str]] = {
+    "gptq": frozenset({"gptq", "compressed-tensors", "mlx", "exl2"}),
+    "awq": frozenset({"awq", "compressed-tensors", "mlx", "gguf"}),
+    "autoround": frozenset({"gptq", "awq", "autoround", "gguf", "compressed-tensors", "mlx"}),
+    "llm-compressor": frozenset({"compressed-tensors"}),
+    "modelopt": frozenset({"modelopt", "compressed-tensors"}),
+    "llama.cpp": frozenset({"gguf"}),
+    "imatrix": frozenset({"gguf"}),
+    "dwq": frozenset({"mlx"}),
+    "exllamav2": frozenset({"exl2"}),
+}
+
 # ModelOpt `quant_algo` → weight bits (NVIDIA TensorRT Model Optimizer `hf_quant_config.json`).
 MODELOPT_ALGO_BITS: dict[str, int] = {
     "NVFP4": 4,
