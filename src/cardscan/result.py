@@ -230,6 +230,8 @@ class ScanResult:
     """Largest context / batch / cheapest precision for the chosen GPU."""
     training: Any = None
     """`TrainingEstimate` when a fine-tuning mode was asked for."""
+    curves: Any = None
+    """`estimate.curves.MemoryCurves`: memory against context per precision and per-GPU limits (charts read it)."""
     notes: tuple[str, ...] = ()
     """How figures were derived (chosen weight set, header-only files, assumptions)."""
     warnings: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from cardscan.estimate.curves import memory_curves, stored_label
 from cardscan.estimate.engines import EstimateOptions, estimate_memory
 from cardscan.estimate.gpus import Gpu, catalogue, engine_budget, fits, parse_gpu
 from cardscan.estimate.weights import precision_bytes
@@ -62,6 +63,7 @@ def add_estimates(result: ScanResult, facts, options) -> ScanResult:
         fit_matrix=fit_matrix(facts, params, est_options),
         capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
+        curves=memory_curves(facts, weights_bytes, params, est_options, stored_label(result)),
     )
 
 
