@@ -142,6 +142,7 @@ def chart_data(r: ScanResult) -> dict[str, Any]:
         return data
     data["facts"] = [list(row) for row in md.fact_rows(r)]
     data["memory"] = _memory(r)
+    data["fit_text"] = _fit_text(r)
     data["params"] = _params(r)
     data["claims"] = _claims(r)
     data["quants"] = _quants(r)
@@ -193,6 +194,23 @@ def _memory(r: ScanResult) -> dict[str, Any] | None:
         "series": [_series(s) for s in c.curves],
         "notes": notes,
     }  # fmt: skip
+
+
+def _fit_text(r: ScanResult) -> str | None:
+    """The estimate's verdict on the catalogue GPUs (or the one chosen), as the Markdown report words it."""
+    if not r.fits:
+        return None
+    if len(r.fits) == 1:
+        return md.fit_detail(r.fits[0])
+    yes, no = md.fit_lists(r)
+    n = len(r.fits)
+    if not no:
+        return f"Fits all {n} catalogue GPUs at this context."
+    if not yes:
+        return f"Fits none of the {n} catalogue GPUs at this context."
+    if len(no) < len(yes):  # name the shorter list
+        return f"Fits {len(yes)} of {n} catalogue GPUs at this context; not: {', '.join(no)}."
+    return f"Fits {len(yes)} of {n} catalogue GPUs at this context: {', '.join(yes)}."
 
 
 def _series(s: Any) -> dict[str, Any]:
@@ -349,7 +367,7 @@ def _table_row(e: Mapping[str, Any], audit: bool) -> str:
     ]  # fmt: skip
     tds = "".join(
         f'<td data-v="{escape(str(v)) if v is not None else ""}"{" class=num" if kind == "num" else ""}>{html}</td>'
-        for (v, html), (_, _, kind) in zip(cells, _COLUMNS)
+        for (v, html), (_, _, kind) in zip(cells, _COLUMNS, strict=True)
     )
     trend = f'<td class="trend" data-trend="{e["id"]}"></td>' if audit else ""
     return f'<tr id="row-{e["id"]}" data-tags="{escape(" ".join(tags))}">{tds}{trend}</tr>'

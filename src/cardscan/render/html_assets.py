@@ -82,7 +82,7 @@ svg.spark circle{fill:var(--s1)}
 JS = r"""
 (function(){'use strict';
 var D=JSON.parse(document.getElementById('cardscan-data').textContent);
-var GIB=1073741824,NS='http://www.w3.org/2000/svg';
+var GIB=1073741824;
 function esc(s){return String(s==null?'':s).replace(/[&<>"']/g,function(c){return{'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];});}
 function by(b){if(b==null)return'?';var u=[['TiB',1099511627776],['GiB',GIB],['MiB',1048576],['KiB',1024]];
 for(var i=0;i<u.length;i++){if(Math.abs(b)>=u[i][1])return(b/u[i][1]).toFixed(2)+' '+u[i][0];}return Math.round(b)+' B';}
@@ -214,6 +214,7 @@ function draw(sec){if(sec.dataset.drawn)return;sec.dataset.drawn='1';var e=IDX[s
 if(e.error){b.innerHTML='<p class="error"><span class="badge error"><span aria-hidden="true">✗</span> '+esc(e.error.code)+'</span> '+esc(e.error.message)+'</p>'+auditPart(e);return;}
 h+=headline(e)+verdict(e)+auditPart(e);
 if(e.memory&&e.memory.series.length){h+='<h3>Memory against context</h3><div class="charts">'+memoryChart(e)+stackChart(e)+'</div>'+matrix(e);}
+if(e.fit_text)h+='<p class="fittext" title="the estimate at your context against each catalogue GPU\'s budget">'+esc(e.fit_text)+'</p>';
 h+=quants(e)+params(e)+claims(e);
 h+='<details><summary>All facts</summary><div class="scroll"><table class="facts"><tbody>'+(e.facts||[]).map(function(f){return'<tr><th scope="row">'+esc(f[0])+'</th><td>'+esc(f[1])+'</td></tr>';}).join('')+'</tbody></table></div></details>';
 h+=listOf('How the figures were derived',(e.memory?e.memory.notes:[]).concat(e.notes||[]))+listOf('Warnings',e.warnings,'warn');
