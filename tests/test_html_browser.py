@@ -166,7 +166,7 @@ def test_gguf_quants_are_points(browser, results, tmp_path):
 
 
 def _column(p: Page, index: int) -> list[str]:
-    js = f"() => [...document.querySelectorAll('#repos tbody tr')].filter(r => !r.hidden).map(r => r.cells[{index}].dataset.v)"
+    js = f"() => [...document.querySelectorAll('#repos tbody tr')].filter(r => !r.hidden).map(r => r.cells[{index}].dataset.v ?? r.cells[{index}].textContent)"
     return list(p.page.evaluate(js))
 
 

@@ -23,7 +23,7 @@ from cardscan.estimate.engines import EstimateOptions, estimate_memory
 from cardscan.estimate.gpus import engine_budget, parse_gpu
 from cardscan.parse.config import arch_facts
 from cardscan.render import render
-from cardscan.render.html import EAGER_SECTIONS, chart_data, page_data
+from cardscan.render.html import EAGER_SECTIONS, chart_data, compact_page, page_data
 from cardscan.render.html import render as html_render
 from cardscan.result import ScanResult
 from cardscan.scanner import ScanOptions, scan
@@ -304,8 +304,54 @@ def test_single_repo_page(example):
     assert "default-src 'none'" in text  # the browser itself refuses any fetch
     data = _blob(text)
     assert data["kind"] == "repo" and data["eager"] and data["repos"][0]["id"] == "r0"
-    assert data["repos"][0]["memory"] == json.loads(json.dumps(chart_data(example)["memory"]))
+    assert expand(data, data["repos"][0])["memory"] == mib(json.loads(json.dumps(chart_data(example)["memory"])))
     assert 'id="repos"' not in text  # one repo: no table
+
+
+def expand(page: dict[str, Any], e: dict[str, Any]) -> dict[str, Any]:
+    """What the page's script does to an entry (html_assets.JS `expand`), in Python."""
+    m = e["memory"]
+    k = 1 << 20
+    series = [
+        {
+            **s,
+            "weights": s["weights"] * k,
+            "totals": [t * k for t in s["totals"]],
+            "at": [a * k for a in s["at"]],
+            "limits": [[c, b, c is not None and c >= m["context"]] for c, b in s["limits"]],
+        }
+        for s in m["series"]
+    ]
+    memory = {
+        **m,
+        "gpus": [page["gpus"][i] for i in m["gpus"]],
+        "notes": [page["texts"][i] for i in m["notes"]],
+        "contexts": page["texts"][m["contexts"]],
+        "series": series,
+    }
+    return {**e, "memory": memory}  # fmt: skip
+
+
+def mib(m: dict[str, Any]) -> dict[str, Any]:
+    """Series byte figures rounded to MiB, as the page stores them."""
+    k = 1 << 20
+    series = [{**s, "weights": round(s["weights"] / k) * k, "totals": [round(t / k) * k for t in s["totals"]],
+               "at": [round(a / k) * k for a in s["at"]]} for s in m["series"]]  # fmt: skip
+    return {**m, "series": series}
+
+
+def test_compact_page_expands_to_the_chart_data(corpus):
+    results = list(corpus.values())
+    full = page_data(results, sample_audit(results))
+    page = json.loads(json.dumps(compact_page(full)))
+    for e, c in zip(full["repos"], page["repos"], strict=True):
+        if "memory" in e:
+            assert expand(page, c)["memory"] == mib(json.loads(json.dumps(e["memory"]))), e["name"]
+        assert "name" not in c and "title" not in c and c["id"] == e["id"]
+    assert len(page["gpus"]) == 6  # one GPU set, stored once
+    trend = page["repos"][0]["trend"]
+    assert [page["runs"][i] for i in trend["run"]] == ["40", "41", "42"] and trend["commit"] == ["a", "b", "c"]
+    assert len(json.dumps(page)) < 0.75 * len(json.dumps(full))
 
 
 def test_batch_page_table(corpus):
@@ -313,7 +359,7 @@ def test_batch_page_table(corpus):
     text = render(results, "html")
     check_html(text)
     assert text.count('<tr id="row-r') == len(results)
-    assert '<th scope="col" data-key="params" data-type="num" aria-sort="none">' in text
+    assert '<th scope="col" data-key="params" data-type="num" aria-sort="none" title="' in text
     assert 'data-tags="error"' in text and "error: not_found</span>" in text
     assert f'<a href="#r0">{EXAMPLE}</a>' in text
 
@@ -328,8 +374,11 @@ def test_audit_page(corpus):
     assert "Changes since the last run" in text and "org/removed" in text
     assert text.count('class="badge changed"') >= 3 and "1 violation" in text
     assert 'data-tags="ok violation"' in text and 'data-tags="ok changed"' in text
-    assert data["repos"][0]["trend"] == audit["trend"][results[0].repo_id]
-    assert text.count('<td class="trend"') == len(results)
+    assert page_data(results, audit)["repos"][0]["trend"] == audit["trend"][results[0].repo_id]
+    assert data["repos"][0]["trend"]["w"] == [
+        round(p["weights_bytes"] / 2**20) for p in audit["trend"][results[0].repo_id]
+    ]
+    assert text.count("<td class=trend>") == len(results)
 
 
 def test_hostile_text_stays_text(example):
@@ -340,7 +389,7 @@ def test_hostile_text_stays_text(example):
     text = html_render([hostile, example], audit=audit)
     check_html(text)
     assert "</script><script>alert" not in text and "<script>alert" not in text
-    assert _blob(text)["repos"][0]["name"] == hostile.repo_id
+    assert _blob(text)["repos"][0]["audit"]["violations"][0]["message"] == EVIL  # intact after the round trip
 
 
 def test_lazy_sections_on_long_pages(example):

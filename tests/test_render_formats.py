@@ -237,7 +237,7 @@ def test_html_ok_and_error(ok, err):
     assert text.startswith("<!DOCTYPE html>")
     assert "<style>" in text
     assert '<a href="#r0">' in text and '<section class="repo" id="r1"' in text
-    assert "6.74B (6,738,415,616) from header" in page.text  # the facts, in the page's JSON (tests/test_html_*.py)
+    assert "6.74B parameters" in page.text  # the section lede; charts and facts: tests/test_html_*.py
     assert "error: offline_miss</span>" in text
 
 

@@ -25,6 +25,9 @@ from cardscan.result import ScanResult
 
 # Pages with more results than this draw each section when it scrolls into view (load stays fast at 1,000 repos).
 EAGER_SECTIONS = 30
+# Fact rows (markdown.fact_rows labels) the section already shows as figures, bars or the claims table.
+_SHOWN_ELSEWHERE = ("Parameters", "By dtype", "Stored weights", "Bits per weight", "Card claims", "Agreement:",
+                    "License", "Quantization")  # fmt: skip
 # Components of `Parameters.by_component` as the breakdown names them.
 _COMPONENT_LABELS = {"language": "language", "vision": "vision", "audio": "audio", "projector": "projector"}
 
@@ -87,8 +90,9 @@ def render(results: Sequence[ScanResult], options: Any = None, *, audit: Mapping
     """The whole page for one repo, a batch, or (with `audit`) an audit run."""
     data = page_data(results, audit)
     title = data["title"]
-    blob = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
-    body = [_header(data), _tiles(data["tiles"]), _diff(data), _table(data), _sections(data)]
+    blob = json.dumps(compact_page(data), separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
+    tiles = _tiles(data["tiles"]) if data["kind"] != "repo" else ""
+    body = [_header(data), tiles, _diff(data), _table(data), _sections(data)]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -106,8 +110,12 @@ def render(results: Sequence[ScanResult], options: Any = None, *, audit: Mapping
 # ---- data (plain values; golden-tested) ----------------------------------------------------------------------
 
 
-def page_data(results: Sequence[ScanResult], audit: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Everything the page shows: tiles, one entry per result (chart_data + its audit row), the diff and trends."""
+def page_data(
+    results: Sequence[ScanResult], audit: Mapping[str, Any] | None = None, *, compact: bool = False
+) -> dict[str, Any]:
+    """Everything the page shows: tiles, one entry per result (chart_data + its audit row and trend), the diff.
+
+    `compact=True` gives what the page embeds (`compact_page`)."""
     audit = audit or {}
     rows = {row.get("repo"): row for row in audit.get("rows", ())}
     trend = audit.get("trend", {}) or {}
@@ -121,7 +129,7 @@ def page_data(results: Sequence[ScanResult], audit: Mapping[str, Any] | None = N
             entry["trend"] = list(trend[key])
         repos.append(entry)
     title = audit.get("title") or ("cardscan audit" if audit else "cardscan report")
-    return {
+    data = {
         "title": title,
         "kind": "audit" if audit else ("repo" if len(results) == 1 else "batch"),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -131,6 +139,79 @@ def page_data(results: Sequence[ScanResult], audit: Mapping[str, Any] | None = N
         "eager": len(results) <= EAGER_SECTIONS,
         "repos": repos,
     }
+    return compact_page(data) if compact else data
+
+
+def compact_page(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The page data as embedded: what repos share is stored once and byte series shrink to MiB.
+
+    The GPU lines (`gpus`), derivation notes and context grids (`texts`) and run ids (`runs`) are referenced by
+    index; series bytes become MiB (integers); a limit's `fits` flag is dropped (it is max_context ≥ context); a
+    trend's commit is kept only where it changed; the name, title and empty values are left out (the HTML has
+    them). The script expands it back (`expand` in html_assets.JS) and draws `chart_data` with bytes to 1 MiB.
+    """
+    shared = _Shared()
+    repos = [shared.compact(e) for e in data["repos"]]
+    return {**data, "mib": True, "gpus": shared.gpus, "texts": shared.texts.keys_list(),
+            "runs": shared.runs.keys_list(), "repos": repos}  # fmt: skip
+
+
+class _Index(dict):  # type: ignore[type-arg]
+    """Strings (or keys) → their position in a shared list."""
+
+    def at(self, key: Any) -> int:
+        return self.setdefault(key, len(self))
+
+    def keys_list(self) -> list[Any]:
+        return list(self)
+
+
+class _Shared:
+    """What many repos of a page have in common, stored once."""
+
+    def __init__(self) -> None:
+        self.gpus: list[dict[str, Any]] = []
+        self._gpu_index = _Index()
+        self.texts = _Index()
+        self.runs = _Index()
+
+    def compact(self, entry: dict[str, Any]) -> dict[str, Any]:
+        # The section's heading and the table row are HTML already; unknown and empty values are left out.
+        entry = {k: v for k, v in entry.items() if k not in ("name", "title") and v not in (None, [], {})}
+        entry["row"] = {k: v for k, v in entry["row"].items() if v is not None}
+        if "trend" in entry:
+            entry["trend"] = self.trend(entry["trend"])
+        m = entry.get("memory")
+        if not m:
+            return entry
+        gpus = [self._gpu(g) for g in m["gpus"]]
+        series = [{**s, "weights": _mib(s["weights"]), "totals": [_mib(t) for t in s["totals"]],
+                   "at": [_mib(a) for a in s["at"]], "limits": [lim[:2] for lim in s["limits"]]}
+                  for s in m["series"]]  # fmt: skip
+        notes = [self.texts.at(t) for t in m["notes"]]
+        contexts = self.texts.at(tuple(m["contexts"]))
+        return {**entry, "memory": {**m, "gpus": gpus, "series": series, "notes": notes, "contexts": contexts}}
+
+    def _gpu(self, g: Mapping[str, Any]) -> int:
+        key = (g["name"], g["usable"], g["budget"], g["chosen"])
+        if key not in self._gpu_index:
+            self.gpus.append(dict(g))
+        return self._gpu_index.at(key)
+
+    def trend(self, points: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+        """Runs as indices into `runs`, weights in MiB, commits cut to 12 characters."""
+        return {"run": [self.runs.at(str(p.get("run", ""))) for p in points],
+                "w": [_mib(p.get("weights_bytes")) for p in points],
+                "commit": _changes([(str(p["commit"])[:12] if p.get("commit") else None) for p in points])}  # fmt: skip
+
+
+def _changes(commits: list[str | None]) -> list[str | None]:
+    """Each commit only where it differs from the run before (None: unchanged): the trend marks the changes."""
+    return [c if i == 0 or c != commits[i - 1] else None for i, c in enumerate(commits)]
+
+
+def _mib(n: int | None) -> int | None:
+    return None if n is None else round(n / (1 << 20))
 
 
 def chart_data(r: ScanResult) -> dict[str, Any]:
@@ -140,7 +221,7 @@ def chart_data(r: ScanResult) -> dict[str, Any]:
     if r.error is not None:
         data["error"] = {"code": r.error.code, "message": r.error.message}
         return data
-    data["facts"] = [list(row) for row in md.fact_rows(r)]
+    data["facts"] = [list(row) for row in md.fact_rows(r) if not row[0].startswith(_SHOWN_ELSEWHERE)]
     data["memory"] = _memory(r)
     data["fit_text"] = _fit_text(r)
     data["params"] = _params(r)
@@ -220,7 +301,6 @@ def _series(s: Any) -> dict[str, Any]:
         "label": s.label,
         "weights": s.weights_bytes,
         "totals": [p.total_bytes for p in s.points],
-        "kv": [p.kv_cache_bytes for p in s.points],
         "at": [at.weights_bytes, at.kv_cache_bytes, at.activations_bytes, at.overhead_bytes, at.total_bytes],
         "limits": [[lim.max_context, lim.max_batch, lim.fits] for lim in s.limits],
     }
@@ -258,7 +338,7 @@ def _claims(r: ScanResult) -> list[dict[str, Any]]:
             continue
         rows.append({"field": a.field, "claimed": _claim_text(a.field, a.claimed),
                      "observed": _claim_text(a.field, a.observed), "status": a.status, "note": a.note,
-                     "snippets": snippets[:3]})  # fmt: skip
+                     "snippets": snippets[:2]})  # fmt: skip
     return rows
 
 
@@ -321,21 +401,36 @@ def _tiles(tiles: Sequence[Mapping[str, Any]]) -> str:
     return f'<ul class="tiles" aria-label="summary">{"".join(items)}</ul>'
 
 
-_COLUMNS = (("name", "Repo", "text"), ("params", "Parameters", "num"), ("bpw", "Bits/weight", "num"),
-            ("weights", "Weights", "num"), ("memory", "Memory at context", "num"), ("fits", "Fits", "num"),
-            ("licence", "Licence", "text"), ("status", "Status", "text"))  # fmt: skip
+# (key, heading, kind, how the column is derived): kind "num" sorts by the raw value in data-v, "text" by the text.
+_COLUMNS = (
+    ("name", "Repo", "text", "repo id; links to its section"),
+    ("params", "Parameters", "num", "logical parameters (packed formats unpacked)"),
+    ("bpw", "Bits/weight", "num", "stored weight bytes × 8 / parameters"),
+    ("weights", "Weights", "num", "stored tensor bytes (GiB = 2^30 B)"),
+    ("memory", "Memory", "num", "weights + KV cache + activations + overhead per GPU at the scan's context"),
+    ("fits", "Fits", "num", "GPUs of the drawn set the stored weights fit at the scan's context, and the smallest"),
+    ("licence", "Licence", "text", "model card YAML licence"),
+    ("status", "Status", "status", "scan result, policy violations and changes since the last run"),
+)
 
 
 def _table(data: Mapping[str, Any]) -> str:
     if data["kind"] == "repo":
         return ""
+    contexts = {e["row"]["context"] for e in data["repos"] if e["row"].get("context")}
+    at = f" at {next(iter(contexts)):,} tokens" if len(contexts) == 1 else ""
     head = "".join(
-        f'<th scope="col" data-key="{key}" data-type="{kind}" aria-sort="none"><button type="button">{label}'
-        '<span class="arrow" aria-hidden="true"></span></button></th>'
-        for key, label, kind in _COLUMNS
+        f'<th scope="col" data-key="{key}" data-type="{kind}" aria-sort="none" title="{escape(tip)}">'
+        f'<button type="button">{label}{at if key == "memory" else ""}<span class="arrow" aria-hidden="true"></span>'
+        "</button></th>"
+        for key, label, kind, tip in _COLUMNS
     )
-    trend = '<th scope="col">Trend</th>' if data["kind"] == "audit" else ""
-    rows = "\n".join(_table_row(e, data["kind"] == "audit") for e in data["repos"])
+    trend = (
+        '<th scope="col" title="stored weight bytes per run; dots: a new commit">Trend</th>'
+        if data["kind"] == "audit"
+        else ""
+    )
+    rows = "\n".join(_table_row(e, data["kind"] == "audit", not at) for e in data["repos"])
     return (
         '<section class="overview"><h2 id="overview">Repos</h2><div class="controls" role="search">'
         '<label>Filter <input type="search" id="filter" placeholder="name, licence, status…"></label> '
@@ -348,28 +443,27 @@ def _table(data: Mapping[str, Any]) -> str:
     )
 
 
-def _table_row(e: Mapping[str, Any], audit: bool) -> str:
+def _table_row(e: Mapping[str, Any], audit: bool, own_context: bool) -> str:
     row = e["row"]
     status, badges, tags = _status(e)
-    ctx = f" at {row['context']:,} tokens" if row.get("context") else ""
-    fits = f"{row['fits']}/{row['of']}" + (f" · {row['smallest']}" if row.get("smallest") else "")
+    ctx = f"<small>at {row['context']:,}</small>" if own_context and row.get("context") else ""
+    smallest = f"<small>{escape(row['smallest'])}</small>" if row.get("smallest") else ""
     cells = [
-        (e["name"], f'<a href="#{e["id"]}">{escape(e["name"])}</a>'),
+        (None, f'<a href="#{e["id"]}">{escape(e["name"])}</a>'),
         (row["params"], escape(count(row["params"])) if row["params"] else ""),
         (row["bpw"], f"{row['bpw']:.2f}" if row["bpw"] else ""),
         (row["weights"], escape(human_bytes(row["weights"])) if row["weights"] else ""),
-        (row["memory"], f'<span title="total memory per GPU{ctx}">{escape(human_bytes(row["memory"]))}</span>'
-         if row["memory"] else ""),
-        (row["fits"] if row["of"] else None, f'<span title="GPUs (of the {row["of"]} drawn) the stored weights fit '
-         f'{ctx or "at the chosen context"}; then the smallest">{escape(fits)}</span>' if row["of"] else ""),
-        (row["licence"] or "", escape(row["licence"] or "")),
-        (status, f"{badges}"),
-    ]  # fmt: skip
+        (row["memory"], escape(human_bytes(row["memory"])) + ctx if row["memory"] else ""),
+        (row["fits"] if row["of"] else None, f"{row['fits']}/{row['of']}{smallest}" if row["of"] else ""),
+        (None, escape(row["licence"] or "")),
+        (status, badges),
+    ]
     tds = "".join(
-        f'<td data-v="{escape(str(v)) if v is not None else ""}"{" class=num" if kind == "num" else ""}>{html}</td>'
-        for (v, html), (_, _, kind) in zip(cells, _COLUMNS, strict=True)
-    )
-    trend = f'<td class="trend" data-trend="{e["id"]}"></td>' if audit else ""
+        f"<td>{html}</td>" if kind == "text" else
+        f'<td data-v="{"" if v is None else escape(str(v))}"{" class=num" if kind == "num" else ""}>{html}</td>'
+        for (v, html), (_, _, kind, _) in zip(cells, _COLUMNS, strict=True)
+    )  # fmt: skip
+    trend = "<td class=trend></td>" if audit else ""
     return f'<tr id="row-{e["id"]}" data-tags="{escape(" ".join(tags))}">{tds}{trend}</tr>'
 
 
@@ -405,8 +499,9 @@ def _diff(data: Mapping[str, Any]) -> str:
         return ""
     if not diff:
         return '<section class="diff"><h2 id="diff">Changes since the last run</h2><p>None.</p></section>'
+    ids = {e["name"]: e["id"] for e in data["repos"]}
     rows = "".join(
-        f"<tr><td>{escape(str(c.get('repo', '')))}</td><td>{_badge('changed', str(c.get('field', '')))}</td>"
+        f"<tr><td>{_repo_link(str(c.get('repo', '')), ids)}</td><td>{_badge('changed', str(c.get('field', '')))}</td>"
         f"<td>{escape(_plain(c.get('before')))}</td><td>{escape(_plain(c.get('after')))}</td></tr>"
         for c in diff
     )
@@ -416,6 +511,10 @@ def _diff(data: Mapping[str, Any]) -> str:
         '<th scope="col">Repo</th><th scope="col">What</th><th scope="col">Before</th><th scope="col">After</th>'
         f"</tr></thead><tbody>{rows}</tbody></table></div></section>"
     )
+
+
+def _repo_link(name: str, ids: Mapping[str, str]) -> str:
+    return f'<a href="#{ids[name]}">{escape(name)}</a>' if name in ids else escape(name)
 
 
 def _plain(value: Any) -> str:
@@ -434,6 +533,7 @@ def _sections(data: Mapping[str, Any]) -> str:
         line = (f"error {e['error']['code']}: {e['error']['message']}" if "error" in e else
                 " · ".join(x for x in (count(row["params"]) + " parameters" if row["params"] else "",
                                        human_bytes(row["memory"]) + " at context" if row["memory"] else "") if x))  # fmt: skip
-        parts.append(f'<section class="repo" id="{e["id"]}" aria-labelledby="{e["id"]}-h"><h2 id="{e["id"]}-h">'
-                     f'{escape(e["title"])}</h2><p class="lede">{escape(line)}</p><div class="body"></div></section>')  # fmt: skip
+        lede = f'<p class="lede">{escape(line)}</p>' if data["eager"] else ""  # long pages: the table says it
+        parts.append(f'<section class="repo" id="{e["id"]}"><h2>{escape(e["title"])}</h2>{lede}'
+                     '<div class="body"></div></section>')  # fmt: skip
     return '<main id="sections">' + "\n".join(parts) + "</main>"

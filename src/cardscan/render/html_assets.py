@@ -29,8 +29,8 @@ background:var(--card)}.tile .v{display:block;font-size:1.6rem;font-weight:650;f
 .tile.warning{border-left-color:var(--part-fg)}.tile.changed{border-left-color:var(--chg-fg)}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:.2rem 0;font-size:.9rem}
-th,td{border-bottom:1px solid var(--line);padding:.3rem .55rem;text-align:left;vertical-align:top}
-thead th{border-bottom:2px solid var(--line);white-space:nowrap}td.num,th.num{text-align:right;
+th,td{border-bottom:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:top}
+thead th{border-bottom:2px solid var(--line);white-space:nowrap}table.repos thead th{white-space:normal;vertical-align:bottom}td small{display:block;color:var(--muted)}td.num,th.num{text-align:right;
 font-variant-numeric:tabular-nums;white-space:nowrap}
 table.repos th button{font:inherit;font-weight:600;background:none;border:0;color:inherit;cursor:pointer;padding:0}
 table.repos th[aria-sort=ascending] .arrow::after{content:" ▲"}table.repos th[aria-sort=descending] .arrow::after{content:" ▼"}
@@ -82,7 +82,11 @@ svg.spark circle{fill:var(--s1)}
 JS = r"""
 (function(){'use strict';
 var D=JSON.parse(document.getElementById('cardscan-data').textContent);
-var GIB=1073741824;
+var GIB=1073741824,MIB=1048576;
+function expand(e){var m=e.memory,k=D.mib?MIB:1;if(m&&typeof m.gpus[0]==='number'){m.gpus=m.gpus.map(function(i){return D.gpus[i];});
+m.notes=m.notes.map(function(i){return D.texts[i];});m.contexts=D.texts[m.contexts];m.series.forEach(function(s){s.weights*=k;s.limits=s.limits.map(function(l){return[l[0],l[1],l[0]!=null&&l[0]>=m.context];});
+s.totals=s.totals.map(function(v){return v*k;});s.at=s.at.map(function(v){return v*k;});});}
+var t=e.trend;if(t&&t.run)e.trend=t.run.map(function(r,i){return{run:D.runs[r],weights_bytes:t.w[i]==null?null:t.w[i]*k,commit:t.commit[i]};});return e;}
 function esc(s){return String(s==null?'':s).replace(/[&<>"']/g,function(c){return{'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];});}
 function by(b){if(b==null)return'?';var u=[['TiB',1099511627776],['GiB',GIB],['MiB',1048576],['KiB',1024]];
 for(var i=0;i<u.length;i++){if(Math.abs(b)>=u[i][1])return(b/u[i][1]).toFixed(2)+' '+u[i][0];}return Math.round(b)+' B';}
@@ -120,7 +124,7 @@ out+='<g class="gpu'+(gp.chosen?' chosen':'')+'">'+tip(gp.name+': '+by(gp.budget
 if(m.context>=xs[0]){var cx=X(m.context).toFixed(1);out+='<line class="now" x1="'+cx+'" x2="'+cx+'" y1="'+T+'" y2="'+(T+ph)+'">'+tip('your context: '+n(m.context)+' tokens')+'</line><text class="dim" x="'+(+cx-4)+'" y="'+(T+10)+'" text-anchor="end">'+n(m.context)+'</text>';}
 m.series.forEach(function(s,si){var d='',pts='';
 s.totals.forEach(function(v,j){var x=X(xs[j]).toFixed(1),y=Y(v).toFixed(1);d+=(j?'L':'M')+x+' '+y;
-pts+='<circle r="2.6" cx="'+x+'" cy="'+y+'">'+tip(s.label+' at '+n(xs[j])+' tokens: '+by(v)+' = weights '+by(s.weights/m.tp)+' + KV '+by(s.kv[j])+' + activations and overhead')+'</circle>';});
+pts+='<circle r="2.6" cx="'+x+'" cy="'+y+'">'+tip(s.label+' at '+n(xs[j])+' tokens: '+by(v)+' per GPU = weights '+by(s.weights/m.tp)+' + KV cache, activations and overhead ('+m.engine+', batch '+m.batch+')')+'</circle>';});
 out+='<g class="series k'+si+' d'+si+'" data-key="'+esc(s.key)+'" data-points="'+s.totals.length+'">'+tip(s.label+': total memory against context ('+m.engine+', batch '+m.batch+')')+'<path d="'+d+'"/>'+pts+'</g>';});
 var markers='',nm=0;
 m.series.forEach(function(s,si){m.gpus.forEach(function(gp,i){var l=s.limits[i];if(l[0]==null||l[0]>=m.max_context||gp.budget>ymax||l[0]<xs[0])return;
@@ -132,12 +136,12 @@ var legend='<ul class="legend">'+m.series.map(function(s,si){return'<li class="k
 var cap='<figcaption>'+esc(m.engine)+' engine · batch '+m.batch+' · KV '+esc(m.kv_dtype)+(m.tp>1?' · TP '+m.tp+' (per GPU)':'')+'. Dotted lines: what each GPU lets the engine fill.'+(hidden.length?' Above the chart: '+esc(hidden.join(', '))+'.':'')+'</figcaption>';
 return'<figure class="memchart"><div class="scroll wide">'+svg(W,H,label,desc,out)+'</div>'+legend+cap+'</figure>';}
 
-function stackChart(e){var m=e.memory,W=360,rowH=34,L=104,R=12,T=8,H=T+m.series.length*rowH+22,pw=W-L-R;
+function stackChart(e){var m=e.memory,W=360,rowH=30,L=104,R=40,T=8,H=T+m.series.length*rowH+4,pw=W-L-R;
 var top=Math.max.apply(null,m.series.map(function(s){return s.at[4];}));var out='';
 m.series.forEach(function(s,si){var x=L,y=T+si*rowH;out+='<text x="'+(L-6)+'" y="'+(y+16)+'" text-anchor="end">'+esc(s.label)+'</text>';
 for(var c=0;c<4;c++){var w=s.at[c]/top*pw;out+='<rect class="seg'+c+'" x="'+x.toFixed(1)+'" y="'+y+'" width="'+Math.max(w,0.5).toFixed(1)+'" height="22">'+tip(s.label+' · '+COMP[c]+': '+by(s.at[c])+' at '+n(m.context)+' tokens, batch '+m.batch)+'</rect>';x+=w;}
-out+='<text class="dim" x="'+(L+2)+'" y="'+(y+32)+'">'+gib(s.at[4])+' GiB</text>';});
-var label='Memory at '+n(m.context)+' tokens by component for each precision';
+out+='<text x="'+(x+4).toFixed(1)+'" y="'+(y+15)+'">'+gib(s.at[4])+'</text>';});
+var label='Memory at '+n(m.context)+' tokens by component for each precision (GiB per GPU)';
 var desc=m.series.map(function(s){return s.label+': '+COMP.map(function(c,i){return c+' '+by(s.at[i]);}).join(', ')+', total '+by(s.at[4]);}).join('; ');
 var legend='<ul class="legend">'+COMP.map(function(c,i){return'<li><span class="sw seg'+i+'" aria-hidden="true"></span>'+c+'</li>';}).join('')+'</ul>';
 var rows=m.series.map(function(s){return'<tr><th scope="row">'+esc(s.label)+'</th>'+s.at.map(function(v,i){return'<td class="num" title="'+esc(i<4?COMP[i]:'total')+'">'+gib(v)+'</td>';}).join('')+'</tr>';}).join('');
@@ -198,14 +202,14 @@ return'<h3>Quants in this repo</h3><div class="charts"><figure class="scroll wid
 function spark(pts,w,h){var v=pts.map(function(p){return p.weights_bytes;}).filter(function(x){return x!=null;});if(pts.length<1||!v.length)return'';
 var lo=Math.min.apply(null,v),hi=Math.max.apply(null,v),span=hi-lo||1,line='',dots='',prev=null;
 pts.forEach(function(p,i){if(p.weights_bytes==null)return;var x=(pts.length>1?i/(pts.length-1)*(w-6):w/2-3)+3,y=h-3-(p.weights_bytes-lo)/span*(h-6);line+=x.toFixed(1)+','+y.toFixed(1)+' ';
-if(prev!=null&&p.commit!==prev)dots+='<circle r="2.4" cx="'+x.toFixed(1)+'" cy="'+y.toFixed(1)+'">'+tip(p.run+': new commit '+String(p.commit||'?').slice(0,7))+'</circle>';prev=p.commit;});
+if(i>0&&p.commit)dots+='<circle r="2.4" cx="'+x.toFixed(1)+'" cy="'+y.toFixed(1)+'">'+tip(p.run+': new commit '+String(p.commit||'?').slice(0,7))+'</circle>';});
 var label='weights over '+pts.length+' runs: '+pts.map(function(p){return p.run+' '+by(p.weights_bytes);}).join(', ');
 return'<svg class="spark" viewBox="0 0 '+w+' '+h+'" role="img" aria-label="'+esc(label)+'" data-points="'+pts.length+'"><title>'+esc(label)+'</title><polyline points="'+line+'"/>'+dots+'</svg>';}
 
 function auditPart(e){var a=e.audit,out='';if(a){var vs=a.violations||[],cs=a.changes||[];
 if(vs.length)out+='<h3>Policy violations</h3><ul class="notes">'+vs.map(function(v){return'<li><span class="badge '+(v.severity==='warning'?'warning':'error')+'">'+esc(v.severity||'error')+'</span> <b>'+esc(v.rule)+'</b>: '+esc(v.message)+'</li>';}).join('')+'</ul>';
 if(cs.length)out+='<h3>Changed since the last run</h3><ul class="notes">'+cs.map(function(c){return'<li><span class="badge changed"><span aria-hidden="true">Δ</span> '+esc(c.field)+'</span> '+esc(c.before==null?'—':c.before)+' → '+esc(c.after==null?'—':c.after)+'</li>';}).join('')+'</ul>';}
-if(e.trend&&e.trend.length)out+='<h3>Trend: stored weight bytes per run</h3><figure class="trendfig">'+spark(e.trend,240,48)+'<figcaption>'+esc(e.trend.map(function(p){return p.run+': '+by(p.weights_bytes)+(p.commit?' @ '+String(p.commit).slice(0,7):'');}).join(' · '))+'</figcaption></figure>';
+if(e.trend&&e.trend.length)out+='<h3>Trend: stored weight bytes per run</h3><figure class="trendfig">'+spark(e.trend,240,48)+'<figcaption>'+esc(e.trend.map(function(p){return p.run+': '+by(p.weights_bytes)+(p.commit?' (commit '+String(p.commit).slice(0,7)+')':'');}).join(' · '))+'</figcaption></figure>';
 return out;}
 
 function listOf(title,items,cls){return items&&items.length?'<details'+(cls?' open':'')+'><summary>'+title+' ('+items.length+')</summary><ul class="notes '+(cls||'')+'">'+items.map(function(t){return'<li>'+esc(t)+'</li>';}).join('')+'</ul></details>':'';}
@@ -216,11 +220,11 @@ h+=headline(e)+verdict(e)+auditPart(e);
 if(e.memory&&e.memory.series.length){h+='<h3>Memory against context</h3><div class="charts">'+memoryChart(e)+stackChart(e)+'</div>'+matrix(e);}
 if(e.fit_text)h+='<p class="fittext" title="the estimate at your context against each catalogue GPU\'s budget">'+esc(e.fit_text)+'</p>';
 h+=quants(e)+params(e)+claims(e);
-h+='<details><summary>All facts</summary><div class="scroll"><table class="facts"><tbody>'+(e.facts||[]).map(function(f){return'<tr><th scope="row">'+esc(f[0])+'</th><td>'+esc(f[1])+'</td></tr>';}).join('')+'</tbody></table></div></details>';
+h+='<details><summary>More facts</summary><div class="scroll"><table class="facts"><tbody>'+(e.facts||[]).map(function(f){return'<tr><th scope="row">'+esc(f[0])+'</th><td>'+esc(f[1])+'</td></tr>';}).join('')+'</tbody></table></div></details>';
 h+=listOf('How the figures were derived',(e.memory?e.memory.notes:[]).concat(e.notes||[]))+listOf('Warnings',e.warnings,'warn');
 if(D.kind!=='repo')h+='<p><a href="#overview">↑ back to the table</a></p>';b.innerHTML=h;}
 
-var IDX={};D.repos.forEach(function(e){IDX[e.id]=e;});
+var IDX={};D.repos.forEach(function(e){IDX[e.id]=expand(e);});
 var secs=[].slice.call(document.querySelectorAll('section.repo'));
 function drawAll(){secs.forEach(draw);document.querySelectorAll('details').forEach(function(d){d.open=true;});}
 if(D.eager||!('IntersectionObserver' in window)){secs.forEach(draw);}else{var io=new IntersectionObserver(function(es){es.forEach(function(x){if(x.isIntersecting){draw(x.target);io.unobserve(x.target);}});},{rootMargin:'600px'});secs.forEach(function(s){io.observe(s);});}
@@ -229,12 +233,12 @@ function onHash(){var s=document.getElementById(location.hash.slice(1));if(s&&s.
 window.addEventListener('hashchange',onHash);if(location.hash)onHash();
 
 var tbl=document.getElementById('repos');if(tbl){var tb=tbl.tBodies[0],rows=[].slice.call(tb.rows),shown=document.getElementById('shown');
-document.querySelectorAll('td.trend').forEach(function(td){var e=IDX[td.dataset.trend];if(e&&e.trend)td.innerHTML=spark(e.trend,90,22);});
+document.querySelectorAll('td.trend').forEach(function(td){var e=IDX[td.parentNode.id.slice(4)];if(e&&e.trend)td.innerHTML=spark(e.trend,90,22);});
 var ths=[].slice.call(tbl.tHead.rows[0].cells);
 ths.forEach(function(th,ci){var btn=th.querySelector('button');if(!btn)return;btn.addEventListener('click',function(){
 var dir=th.getAttribute('aria-sort')==='ascending'?'descending':'ascending',num=th.dataset.type==='num';
 ths.forEach(function(o){if(o.hasAttribute('aria-sort'))o.setAttribute('aria-sort','none');});th.setAttribute('aria-sort',dir);
-var s=dir==='ascending'?1:-1;rows.sort(function(a,b){var x=a.cells[ci].dataset.v,y=b.cells[ci].dataset.v;
+var s=dir==='ascending'?1:-1;function val(r){var c=r.cells[ci];return c.dataset.v!=null?c.dataset.v:c.textContent.trim();}rows.sort(function(a,b){var x=val(a),y=val(b);
 if(x===''&&y==='')return 0;if(x==='')return 1;if(y==='')return-1;
 return s*(num?(parseFloat(x)-parseFloat(y)):x.localeCompare(y,'en',{sensitivity:'base'}));});
 var f=document.createDocumentFragment();rows.forEach(function(r){f.appendChild(r);});tb.appendChild(f);});});
