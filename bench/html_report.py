@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine, machine_line, md_table, write_result  # noqa: E402
+from common import ROOT, machine, machine_line, md_table, write_result
 
-from cardscan.render.html import render  # noqa: E402
-from cardscan.result import ScanResult  # noqa: E402
-from cardscan.scanner import ScanOptions, scan  # noqa: E402
-from cardscan.testing.hub import HubEmulator  # noqa: E402
+from cardscan.render.html import render
+from cardscan.result import ScanResult
+from cardscan.scanner import ScanOptions, scan
+from cardscan.testing.hub import HubEmulator
 
 CORPUS = ROOT / "tests" / "fixtures" / "hub"
 CHROMIUM = os.environ.get("CARDSCAN_CHROMIUM", "/usr/bin/chromium")
@@ -127,7 +127,7 @@ def main() -> None:
         ("repos on the page", f"{args.repos:,} ({len(base)} real results replicated)", ""),
         ("file size", f"{size / 1e6:.2f} MB ({size:,} B; gzip {gz / 1e6:.2f} MB)", "< 3 MB"),
         ("render (Python, page from results)", f"{render_s * 1000:.0f} ms", ""),
-        ("load event (median of %d)" % args.runs, f"{med['load_s'] * 1000:.0f} ms "
+        (f"load event (median of {args.runs})", f"{med['load_s'] * 1000:.0f} ms "
          f"(min {min(times['load_s']) * 1000:.0f}, max {max(times['load_s']) * 1000:.0f})", "< 2 s"),
         ("DOMContentLoaded (median)", f"{med['dcl_s'] * 1000:.0f} ms", ""),
         ("open a section from its table row (median)", f"{med['first_section_s'] * 1000:.0f} ms", ""),
