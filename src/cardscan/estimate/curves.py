@@ -140,7 +140,7 @@ def stored_label(result: Any) -> str:
     q = result.quantization
     if q is not None:
         file_type = (q.format_details or {}).get("file_type")
-        bits = f" {q.bits:g}-bit" if q.bits else ""
+        bits = f" {q.bits:g}-bit" if q.bits and f"{q.bits:g}" not in q.method else ""  # not "fp8 8-bit"
         return f"{q.method} {file_type}" if file_type else f"{q.method}{bits}"
     by_dtype = result.parameters.by_dtype if result.parameters else {}
     if by_dtype:

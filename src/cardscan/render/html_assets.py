@@ -99,6 +99,8 @@ function nice(raw){var p=Math.pow(10,Math.floor(Math.log10(raw))),m=raw/p;return
 function svg(w,h,label,desc,inner,cls){return'<svg class="chart '+(cls||'')+'" viewBox="0 0 '+w+' '+h+'" role="img" aria-label="'+esc(label)+'"><title>'+esc(label)+'</title><desc>'+esc(desc)+'</desc>'+inner+'</svg>';}
 function tip(t){return'<title>'+esc(t)+'</title>';}
 var COMP=['weights','KV cache','activations','overhead'];
+function spread(ys,gap,lo,hi){var o=ys.map(function(y,i){return[y,i];}).sort(function(a,b){return a[0]-b[0];}),out=ys.slice(),prev=-1e9;
+o.forEach(function(p){var y=Math.max(p[0],prev+gap);out[p[1]]=y;prev=y;});var over=prev-hi;if(over>0)o.forEach(function(p){out[p[1]]=Math.max(lo,out[p[1]]-over);});return out;}
 
 function memoryChart(e){var m=e.memory,xs=m.contexts;if(!xs.length)return'';
 var W=640,H=300,L=56,R=118,T=14,B=40,pw=W-L-R,ph=H-T-B;
@@ -117,10 +119,10 @@ for(var k=k0;k<=k1;k++){var x=X(Math.pow(2,k)).toFixed(1);g+='<line x1="'+x+'" x
 if((k-k0)%every===0)a+='<text x="'+x+'" y="'+(T+ph+15)+'" text-anchor="middle">'+tok(Math.pow(2,k))+'</text>';}
 a+='<path d="M'+L+' '+T+'V'+(T+ph)+'H'+(L+pw)+'"/><text x="'+(L+pw/2)+'" y="'+(H-4)+'" text-anchor="middle">context (tokens per sequence, log scale; K = 1,024)</text>';
 a+='<text transform="translate(13 '+(T+ph/2)+') rotate(-90)" text-anchor="middle">GiB per GPU</text></g>';g+='</g>';
-var out=g+a,hidden=[];
+var out=g+a,hidden=[];var ly=spread(m.gpus.map(function(gp){return gp.budget>ymax?-1e6:Y(gp.budget)+4;}),11,T+4,T+ph+4);
 m.gpus.forEach(function(gp,i){if(gp.budget>ymax){hidden.push(gp.name+' ('+gib(gp.budget)+' GiB)');return;}
 var y=Y(gp.budget).toFixed(1),fitsAll=m.series.map(function(s){var l=s.limits[i];return s.label+': '+(l[0]==null?'does not fit':'up to '+n(l[0])+' tokens at batch '+m.batch+(l[1]?', batch up to '+n(l[1])+' at '+n(m.context)+' tokens':''));}).join('; ');
-out+='<g class="gpu'+(gp.chosen?' chosen':'')+'">'+tip(gp.name+': '+by(gp.budget)+' the engine may fill ('+by(gp.usable)+' usable). '+fitsAll)+'<line x1="'+L+'" x2="'+(L+pw)+'" y1="'+y+'" y2="'+y+'"/><text x="'+(L+pw+4)+'" y="'+(+y+4)+'">'+esc(gp.name)+'</text></g>';});
+out+='<g class="gpu'+(gp.chosen?' chosen':'')+'">'+tip(gp.name+': '+by(gp.budget)+' the engine may fill ('+by(gp.usable)+' usable). '+fitsAll)+'<line x1="'+L+'" x2="'+(L+pw)+'" y1="'+y+'" y2="'+y+'"/><text x="'+(L+pw+4)+'" y="'+ly[i].toFixed(1)+'">'+esc(gp.name)+'</text></g>';});
 if(m.context>=xs[0]){var cx=X(m.context).toFixed(1);out+='<line class="now" x1="'+cx+'" x2="'+cx+'" y1="'+T+'" y2="'+(T+ph)+'">'+tip('your context: '+n(m.context)+' tokens')+'</line><text class="dim" x="'+(+cx-4)+'" y="'+(T+10)+'" text-anchor="end">'+n(m.context)+'</text>';}
 m.series.forEach(function(s,si){var d='',pts='';
 s.totals.forEach(function(v,j){var x=X(xs[j]).toFixed(1),y=Y(v).toFixed(1);d+=(j?'L':'M')+x+' '+y;
@@ -192,7 +194,8 @@ function X(v){return L+(v-x0)/(x1-x0)*pw;}function Y(v){return T+ph-v/ymax*ph;}
 var out='<g class="grid">',a='<g class="axis">';for(var v=0;v<=ymax+1;v+=step){out+='<line x1="'+L+'" x2="'+(L+pw)+'" y1="'+Y(v).toFixed(1)+'" y2="'+Y(v).toFixed(1)+'"/>';a+='<text x="'+(L-6)+'" y="'+(Y(v)+4).toFixed(1)+'" text-anchor="end">'+String(+(v/GIB).toFixed(2))+'</text>';}
 for(var b=Math.ceil(x0);b<=x1;b++){a+='<text x="'+X(b).toFixed(1)+'" y="'+(T+ph+15)+'" text-anchor="middle">'+b+'</text>';}
 a+='<path d="M'+L+' '+T+'V'+(T+ph)+'H'+(L+pw)+'"/><text x="'+(L+pw/2)+'" y="'+(H-4)+'" text-anchor="middle">bits per weight</text><text transform="translate(13 '+(T+ph/2)+') rotate(-90)" text-anchor="middle">GiB at '+n(q.context)+' tokens</text></g>';out+='</g>'+a;
-gp.forEach(function(g){var y=Y(g.budget).toFixed(1);out+='<g class="gpu">'+tip(g.name+': the engine may fill '+by(g.budget))+'<line x1="'+L+'" x2="'+(L+pw)+'" y1="'+y+'" y2="'+y+'"/><text x="'+(L+pw+4)+'" y="'+(+y+4)+'">'+esc(g.name)+'</text></g>';});
+var qy=spread(gp.map(function(g){return Y(g.budget)+4;}),11,T+4,T+ph+4);
+gp.forEach(function(g,i){var y=Y(g.budget).toFixed(1);out+='<g class="gpu">'+tip(g.name+': the engine may fill '+by(g.budget))+'<line x1="'+L+'" x2="'+(L+pw)+'" y1="'+y+'" y2="'+y+'"/><text x="'+(L+pw+4)+'" y="'+qy[i].toFixed(1)+'">'+esc(g.name)+'</text></g>';});
 var pts='';P.forEach(function(p,i){var x=X(p.bpw).toFixed(1),y=Y(p.memory).toFixed(1),f=q.gpus.filter(function(_,j){return p.fits[j];});
 pts+='<g class="quant'+(p.chosen?' chosen':'')+'"><circle class="k0" r="'+(p.chosen?6:4.5)+'" cx="'+x+'" cy="'+y+'" style="fill:var(--s0);stroke:var(--bg)">'+tip(p.label+': '+p.bpw.toFixed(2)+' bits per weight, file '+by(p.file)+', memory '+by(p.memory)+' at '+n(q.context)+' tokens; fits '+(f.length?f.join(', '):'none of the GPUs drawn')+(p.chosen?' (the quant whose headers were read)':' (sized from its file)'))+'</circle><text x="'+(+x+(x>L+pw*.75?-8:8))+'" y="'+(+y-(i%2?-14:7))+'"'+(x>L+pw*.75?' text-anchor="end"':'')+'>'+esc(p.label)+'</text></g>';});
 out+='<g class="quants" data-points="'+P.length+'">'+pts+'</g>';
