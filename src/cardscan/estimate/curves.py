@@ -142,10 +142,11 @@ def stored_label(result: Any) -> str:
         file_type = (q.format_details or {}).get("file_type")
         bits = f" {q.bits:g}-bit" if q.bits and f"{q.bits:g}" not in q.method else ""  # not "fp8 8-bit"
         return f"{q.method} {file_type}" if file_type else f"{q.method}{bits}"
-    by_dtype = result.parameters.by_dtype if result.parameters else {}
+    by_dtype: dict[str, int] = result.parameters.by_dtype if result.parameters else {}
     if by_dtype:
         return max(by_dtype.items(), key=lambda kv: kv[1])[0]
-    return (result.model.dtype if result.model else None) or "stored"
+    dtype: str | None = result.model.dtype if result.model else None
+    return dtype or "stored"
 
 
 def context_grid(end: int, chosen: int) -> tuple[int, ...]:

@@ -156,7 +156,7 @@ def compact_page(data: Mapping[str, Any]) -> dict[str, Any]:
             "runs": shared.runs.keys_list(), "repos": repos}  # fmt: skip
 
 
-class _Index(dict):  # type: ignore[type-arg]
+class _Index(dict[Any, int]):
     """Strings (or keys) → their position in a shared list."""
 
     def at(self, key: Any) -> int:

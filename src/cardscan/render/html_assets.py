@@ -12,7 +12,7 @@ CSS = """
 :root{--bg:#fff;--fg:#1d2127;--muted:#5b636e;--line:#d5dae0;--grid:#e9ecef;--card:#f6f7f9;--link:#1d5fd0;
 --s0:#1f62d6;--s1:#c2410c;--s2:#047857;--s3:#7e22ce;--c0:#4f7fd9;--c1:#e0a020;--c2:#2aa57a;--c3:#9aa3ad;
 --yes:#d6f5df;--yes-fg:#11602c;--part:#fdf0c8;--part-fg:#7a4d00;--no:#fbdcdc;--no-fg:#9b1c1c;--chg:#e3e1fb;--chg-fg:#3f2ea8}
-@media (prefers-color-scheme:dark){:root{--bg:#121519;--fg:#e4e7eb;--muted:#9aa3ad;--line:#343a42;--grid:#252a31;
+@media screen and (prefers-color-scheme:dark){:root{--bg:#121519;--fg:#e4e7eb;--muted:#9aa3ad;--line:#343a42;--grid:#252a31;
 --card:#1a1e24;--link:#7eb0ff;--s0:#6ea1ff;--s1:#ff9a5c;--s2:#3fd39b;--s3:#c58bff;--c0:#5b8de8;--c1:#e8b03a;
 --c2:#35b887;--c3:#7b848e;--yes:#173d25;--yes-fg:#8fe3a8;--part:#43360f;--part-fg:#f5d37a;--no:#4a1d1d;
 --no-fg:#ffaaaa;--chg:#2c2856;--chg-fg:#c4bcff}}
@@ -49,9 +49,9 @@ section.repo{border:1px solid var(--line);border-radius:8px;padding:1rem;margin:
 .headline dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
 .verdict{font-weight:600;margin:.4rem 0}
 .charts{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem;align-items:start}
-@media (max-width:760px){.charts{grid-template-columns:minmax(0,1fr)}.wide svg.chart{min-width:30rem}body{padding:.6rem;font-size:14px}}
+@media (max-width:980px){.charts{grid-template-columns:minmax(0,1fr)}}@media (max-width:760px){.wide svg.chart{min-width:30rem}body{padding:.6rem;font-size:14px}}
 figure{margin:0}figcaption{font-size:.85rem;color:var(--muted)}
-svg.chart{width:100%;height:auto;display:block;overflow:visible}
+svg.chart{width:100%;height:auto;display:block;overflow:visible}svg.stackchart{max-width:28rem}figure.memchart svg.chart{max-width:52rem}
 svg text{fill:var(--fg);font-size:11px;font-family:inherit}svg .axis text,svg text.dim{fill:var(--muted)}
 svg .grid line{stroke:var(--grid)}svg .axis path,svg .axis line{stroke:var(--line);fill:none}
 svg .gpu line{stroke:var(--muted);stroke-dasharray:2 3}svg .gpu.chosen line{stroke:var(--fg);stroke-dasharray:none;stroke-width:1.5}
@@ -66,7 +66,7 @@ svg .now{stroke:var(--muted);stroke-dasharray:4 3}
 .sw{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;vertical-align:-1px;margin-right:.25rem}
 .bar{display:flex;height:1.5rem;border-radius:4px;overflow:hidden;border:1px solid var(--line);margin:.15rem 0 .2rem}
 .bar span{display:block;height:100%;min-width:2px;border-right:1px solid var(--bg)}
-table.matrix td{text-align:center;font-variant-numeric:tabular-nums;min-width:5.5rem}table.matrix small{display:block;opacity:.85}
+table.matrix td{text-align:center;font-variant-numeric:tabular-nums;min-width:4.8rem}table.matrix thead th{white-space:normal;text-align:center}table.matrix small{display:block;opacity:.85}
 td.yes{background:var(--yes);color:var(--yes-fg)}td.part{background:var(--part);color:var(--part-fg)}
 td.no{background:var(--no);color:var(--no-fg)}
 q.snip{display:block;font-size:.85rem;color:var(--muted);quotes:"“" "”";margin:.1rem 0}
@@ -74,9 +74,9 @@ details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}ul.notes{margin:.2
 .error{color:var(--no-fg)}.warn{color:var(--part-fg)}
 td.trend svg{width:90px;height:22px}svg.spark polyline{fill:none;stroke:var(--s0);stroke-width:1.5}
 svg.spark circle{fill:var(--s1)}
-@media print{:root{--bg:#fff;--fg:#000;--muted:#444;--card:#f3f3f3}body{max-width:none;font-size:11pt}
-.controls,noscript{display:none}section.repo{break-inside:avoid-page;border:0;border-top:1px solid #999;border-radius:0}
-.charts{grid-template-columns:3fr 2fr}a{color:inherit;text-decoration:none}}
+@media print{:root{--fg:#000;--muted:#444}body{max-width:none;font-size:10pt;padding:0}
+.controls,noscript{display:none}section.repo{break-before:page;border:0;padding:0}.scroll{overflow:visible}
+.charts{grid-template-columns:1fr}figure,table,.headline{break-inside:avoid}a{color:inherit;text-decoration:none}}
 """.strip()
 
 JS = r"""
