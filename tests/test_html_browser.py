@@ -190,8 +190,8 @@ def test_batch_table_sorts_and_filters(browser, results, tmp_path):
         assert names == sorted(names, key=str.lower)
         p.page.fill("#filter", "llama")
         expected = [r for r in results if "llama" in f"{r.repo_id} {r.card.license if r.card else ''}".lower()]
-        assert len(_column(p, 0)) == len(expected) == 4
-        assert p.page.text_content("#shown") == f"4 of {len(results)} shown"
+        assert len(_column(p, 0)) == len(expected) == 5
+        assert p.page.text_content("#shown") == f"5 of {len(results)} shown"
         p.page.fill("#filter", "")
         p.page.select_option("#status-filter", "error")
         assert _column(p, 0) == ["org/private"]

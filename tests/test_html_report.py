@@ -42,6 +42,7 @@ CORPUS_REPOS = (
     "openai/gpt-oss-20b",
     "meta-llama/Llama-3.1-8B",
     "TheBloke/Llama-2-7B-GPTQ",
+    "org/lora-adapter",
     "org/private",
 )
 APPROVED_TOKEN = "hf_approved"  # docs/emulator.md: gated corpus repos approve this token
@@ -229,6 +230,15 @@ def test_claims_carry_the_card_snippets(example):
     assert claim["field"] == "parameters" and claim["status"] == "consistent"
     assert claim["claimed"] == "7.00B (7,000,000,000)" and claim["observed"] == "6.74B (6,738,415,616)"
     assert {"source": "name", "text": "llama-2-7b"} in claim["snippets"]
+
+
+def test_adapter_shows_its_base_models_curves(corpus):
+    r = corpus["org/lora-adapter"]
+    assert r.curves is None and r.base is not None and r.base.ok
+    data = chart_data(r)
+    assert data["memory"]["series"] == chart_data(r.base)["memory"]["series"]
+    assert data["memory"]["notes"][0].startswith(f"the base model's curves ({r.base.repo_id})")
+    assert data["row"]["memory"] == r.base.memory.total_bytes + r.adapter.bytes
 
 
 def test_failed_repo_is_a_row_with_its_code(corpus):

@@ -12,6 +12,7 @@ Renderers never call the estimator: memory against context comes from `ScanResul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -235,6 +236,10 @@ def chart_data(r: ScanResult) -> dict[str, Any]:
 def _row(r: ScanResult) -> dict[str, Any]:
     """The table's cells as raw values (sorting) and display text."""
     p, w, m, c = r.parameters, r.weights, r.memory, r.curves
+    base = _base(r)
+    if base is not None:  # an adapter: memory is the base model's plus the adapter's weights
+        c = base.curves
+        m = dataclasses.replace(base.memory, total_bytes=base.memory.total_bytes + (r.adapter.bytes or 0))
     fitting = _fitting_gpus(c) if c is not None else []
     return {
         "params": p.total if p else None,
@@ -260,12 +265,24 @@ def _fitting_gpus(c: Any) -> list[str]:
     return [g.name for g in sorted(c.gpus, key=lambda g: g.budget_bytes) if g.name in ok]
 
 
+def _base(r: ScanResult) -> ScanResult | None:
+    """The scanned base model of an adapter repo without its own estimate (the charts show the base)."""
+    b = r.base
+    if r.curves is None and r.adapter is not None and b is not None and b.curves is not None and b.memory is not None:
+        return b
+    return None
+
+
 def _memory(r: ScanResult) -> dict[str, Any] | None:
     """Memory against context per precision, the GPU lines, and each precision's limits on each GPU."""
-    c = r.curves
+    base = _base(r)
+    source = base if base is not None else r
+    c = source.curves
     if c is None:
         return None
-    notes = [*c.notes, *(r.memory.notes if r.memory is not None else ())]
+    notes = [*c.notes, *(source.memory.notes if source.memory is not None else ())]
+    if base is not None:
+        notes.insert(0, f"the base model's curves ({base.repo_id}); the adapter adds {r.adapter.bytes or 0:,} bytes")
     return {
         "engine": c.engine, "batch": c.batch, "context": c.context, "max_context": c.max_context,
         "kv_dtype": c.kv_dtype, "tp": c.tp,
