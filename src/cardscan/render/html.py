@@ -239,7 +239,7 @@ def _row(r: ScanResult) -> dict[str, Any]:
     base = _base(r)
     if base is not None:  # an adapter: memory is the base model's plus the adapter's weights
         c = base.curves
-        m = dataclasses.replace(base.memory, total_bytes=base.memory.total_bytes + (r.adapter.bytes or 0))
+        m = dataclasses.replace(base.memory, total_bytes=base.memory.total_bytes + _adapter_bytes(r))
     fitting = _fitting_gpus(c) if c is not None else []
     return {
         "params": p.total if p else None,
@@ -273,6 +273,10 @@ def _base(r: ScanResult) -> ScanResult | None:
     return None
 
 
+def _adapter_bytes(r: ScanResult) -> int:
+    return (r.adapter.bytes or 0) if r.adapter is not None else 0
+
+
 def _memory(r: ScanResult) -> dict[str, Any] | None:
     """Memory against context per precision, the GPU lines, and each precision's limits on each GPU."""
     base = _base(r)
@@ -282,7 +286,7 @@ def _memory(r: ScanResult) -> dict[str, Any] | None:
         return None
     notes = [*c.notes, *(source.memory.notes if source.memory is not None else ())]
     if base is not None:
-        notes.insert(0, f"the base model's curves ({base.repo_id}); the adapter adds {r.adapter.bytes or 0:,} bytes")
+        notes.insert(0, f"the base model's curves ({base.repo_id}); the adapter adds {_adapter_bytes(r):,} bytes")
     return {
         "engine": c.engine, "batch": c.batch, "context": c.context, "max_context": c.max_context,
         "kv_dtype": c.kv_dtype, "tp": c.tp,
