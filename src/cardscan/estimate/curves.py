@@ -1,7 +1,7 @@
 """Memory against context for each precision a repo can run at, and what fits each GPU: the series charts draw.
 
 Renderers never call the estimator; this module evaluates it on a log grid of contexts once, in the estimate stage,
-and hands plain values on. Every figure goes through `_measure`, the one call into the estimator.
+and hands plain values on. Every figure goes through `_Estimator.measure`, the one call into the estimator.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cardscan.estimate.engines import DEFAULT_CONTEXT, EstimateOptions, MemoryEstimate, estimate_memory
+from cardscan.estimate.engines import _vllm_t as vllm_batched_tokens  # vLLM's T for a GPU (its one home)
 from cardscan.estimate.gpus import Gpu, engine_budget, fits, parse_gpu
 from cardscan.estimate.weights import PRECISION_LADDER, weights_at
 
@@ -129,8 +130,9 @@ def memory_curves(
     sizes += [(p, PRECISION_LABELS[p], weights_at(params, p)) for p in PRECISION_LADDER
               if weights_at(params, p) <= DOWNCAST_SHARE * weights_bytes]  # fmt: skip
     grid = context_grid(end, context)
-    curves = tuple(_curve(facts, key, label, w, params, options, grid, context, end, gpus) for key, label, w in sizes)
-    first = _measure(facts, weights_bytes, params, replace(options, context=context), None)[0]
+    est = _Estimator(facts, params, options)
+    curves = tuple(_curve(est, key, label, w, grid, context, end, gpus) for key, label, w in sizes)
+    first = est.measure(weights_bytes, context, options.batch)[0]
     return MemoryCurves(options.engine, options.batch, context, end, first.kv_dtype, options.tp, lines, curves,
                         _notes(options, stored))  # fmt: skip
 
@@ -164,12 +166,33 @@ def _gpus(chosen: Gpu | None) -> tuple[Gpu, ...]:
     return (chosen, *(g for g in common if g.name != chosen.name)) if chosen else common
 
 
-def _measure(
-    facts: Any, weights: int, params: int, opts: EstimateOptions, gpu: Gpu | None
-) -> tuple[MemoryEstimate, bool]:
-    """The one call into the estimator: the estimate under `opts` (on `gpu`) and whether it fits that GPU."""
-    est = estimate_memory(facts, weights, params, replace(opts, gpu=gpu) if gpu is not None else opts)
-    return est, (fits(est, gpu).fits if gpu is not None else True)
+class _Estimator:
+    """The one way into the estimator for one model and options, memoised: the GPUs' searches share many points."""
+
+    def __init__(self, facts: Any, params: int, opts: EstimateOptions) -> None:
+        self.facts, self.params, self.opts = facts, params, opts
+        self.base = replace(opts, gpu=None)
+        self.cache: dict[tuple[int, int, int, int | None], MemoryEstimate] = {}
+        self.t: dict[str, int | None] = {}
+
+    def measure(self, weights: int, context: int, batch: int, gpu: Gpu | None = None) -> tuple[MemoryEstimate, bool]:
+        """The estimate at `context` × `batch` on `gpu` (None: the chosen GPU) and whether it fits `gpu`."""
+        t = self._batched_tokens(gpu or self.opts.gpu)
+        key = (weights, context, batch, t)
+        est = self.cache.get(key)
+        if est is None:
+            opts = replace(self.base, context=context, batch=batch, max_num_batched_tokens=t)
+            est = self.cache[key] = estimate_memory(self.facts, weights, self.params, opts)
+        return est, (fits(est, gpu).fits if gpu is not None else True)
+
+    def _batched_tokens(self, gpu: Gpu | None) -> int | None:
+        """vLLM's T for `gpu`: the only way the GPU changes an estimate. Passing T instead of the GPU also spares
+        vLLM's own max-context search, which is not part of the total."""
+        if self.opts.engine != "vllm" or gpu is None or self.opts.max_num_batched_tokens:
+            return self.opts.max_num_batched_tokens
+        if gpu.name not in self.t:
+            self.t[gpu.name] = vllm_batched_tokens(replace(self.opts, gpu=gpu))
+        return self.t[gpu.name]
 
 
 def _point(est: MemoryEstimate) -> CurvePoint:
@@ -178,22 +201,21 @@ def _point(est: MemoryEstimate) -> CurvePoint:
 
 
 def _curve(
-    facts: Any, key: str, label: str, weights: int, params: int, opts: EstimateOptions, grid: Sequence[int],
-    context: int, end: int, gpus: Sequence[Gpu],
+    est: _Estimator, key: str, label: str, weights: int, grid: Sequence[int], context: int, end: int,
+    gpus: Sequence[Gpu],
 ) -> PrecisionCurve:  # fmt: skip
-    points = tuple(_point(_measure(facts, weights, params, replace(opts, context=c), None)[0]) for c in grid)
-    at = _point(_measure(facts, weights, params, replace(opts, context=context), None)[0])
-    limits = tuple(_limit(facts, weights, params, replace(opts, context=context), end, g) for g in gpus)
+    batch = est.opts.batch
+    points = tuple(_point(est.measure(weights, c, batch)[0]) for c in grid)
+    at = _point(est.measure(weights, context, batch)[0])
+    limits = tuple(_limit(est, weights, context, end, g) for g in gpus)
     return PrecisionCurve(key, label, weights, points, at, limits)
 
 
-def _limit(facts: Any, weights: int, params: int, opts: EstimateOptions, end: int, gpu: Gpu) -> GpuLimit:
-    def ok(o: EstimateOptions) -> bool:
-        return _measure(facts, weights, params, o, gpu)[1]
-
-    max_ctx = _largest(lambda s: ok(replace(opts, context=s)), 1, end)
-    max_batch = _largest(lambda b: ok(replace(opts, batch=b)), 1, MAX_BATCH)
-    return GpuLimit(gpu.name, ok(opts), max_ctx, max_batch)
+def _limit(est: _Estimator, weights: int, context: int, end: int, gpu: Gpu) -> GpuLimit:
+    batch = est.opts.batch
+    max_ctx = _largest(lambda s: est.measure(weights, s, batch, gpu)[1], 1, end)
+    max_batch = _largest(lambda b: est.measure(weights, context, b, gpu)[1], 1, MAX_BATCH)
+    return GpuLimit(gpu.name, est.measure(weights, context, batch, gpu)[1], max_ctx, max_batch)
 
 
 def _largest(ok: Callable[[int], bool], lo: int, hi: int) -> int | None:
