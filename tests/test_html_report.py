@@ -170,6 +170,16 @@ def test_example_limits_follow_the_gpu_budgets(example):
     assert (row["fits"], row["of"], row["smallest"]) == (5, 6, "RTX 4090 24GB")
 
 
+@pytest.mark.parametrize("engine", ["generic", "vllm", "llama.cpp", "transformers"])
+def test_limits_match_capacity_for_every_engine(engine):
+    """The chosen GPU's largest context and batch agree with capacity.py (the CLI's --gpu answer) per engine."""
+    r = scan(str(EXAMPLE), ScanOptions(gpu="rtx4090", engine=engine, context=2048))
+    limit = r.curves.curves[0].limits[0]
+    assert (limit.gpu, limit.max_context, limit.max_batch) == ("RTX 4090 24GB", r.capacity.max_context,
+                                                              r.capacity.max_batch)  # fmt: skip
+    assert limit.fits == r.fits[0].fits and r.curves.curves[0].at_context.total_bytes == r.memory.total_bytes
+
+
 def test_max_batch_matches_capacity():
     """The largest batch per GPU agrees with capacity.max_batch (the CLI's --gpu answer)."""
     r = scan(str(EXAMPLE), ScanOptions(gpu="rtx4090"))
