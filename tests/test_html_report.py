@@ -338,7 +338,7 @@ def expand(page: dict[str, Any], e: dict[str, Any]) -> dict[str, Any]:
             "weights": s["weights"] * k,
             "totals": [t * k for t in s["totals"]],
             "at": [a * k for a in s["at"]],
-            "limits": [[c, b, c is not None and c >= m["context"]] for c, b in s["limits"]],
+            "limits": [_limit(m, c, b) for c, b in s["limits"]],
         }
         for s in m["series"]
     ]
@@ -350,6 +350,11 @@ def expand(page: dict[str, Any], e: dict[str, Any]) -> dict[str, Any]:
         "series": series,
     }
     return {**e, "memory": memory}  # fmt: skip
+
+
+def _limit(m: dict[str, Any], c: int | None, b: int | None) -> list[Any]:
+    c = m["max_context"] if c == -1 else c
+    return [c, b, c is not None and c >= m["context"]]
 
 
 def mib(m: dict[str, Any]) -> dict[str, Any]:
@@ -367,7 +372,7 @@ def test_compact_page_expands_to_the_chart_data(corpus):
     for e, c in zip(full["repos"], page["repos"], strict=True):
         if "memory" in e:
             assert expand(page, c)["memory"] == mib(json.loads(json.dumps(e["memory"]))), e["name"]
-        assert "name" not in c and "title" not in c and c["id"] == e["id"]
+        assert "name" not in c and "title" not in c and "status" not in c and c["id"] == e["id"]
     assert len(page["gpus"]) == 6  # one GPU set, stored once
     trend = page["repos"][0]["trend"]
     assert [page["runs"][i] for i in trend["run"]] == ["40", "41", "42"] and trend["commit"] == ["a", "b", "c"]

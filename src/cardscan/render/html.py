@@ -147,7 +147,8 @@ def compact_page(data: Mapping[str, Any]) -> dict[str, Any]:
     """The page data as embedded: what repos share is stored once and byte series shrink to MiB.
 
     The GPU lines (`gpus`), derivation notes and context grids (`texts`) and run ids (`runs`) are referenced by
-    index; series bytes become MiB (integers); a limit's `fits` flag is dropped (it is max_context ≥ context); a
+    index; series bytes become MiB (integers); a limit's `fits` flag is dropped (it is max_context ≥ context) and a
+    max_context equal to the chart's end is -1; a
     trend's commit is kept only where it changed; the name, title and empty values are left out (the HTML has
     them). The script expands it back (`expand` in html_assets.JS) and draws `chart_data` with bytes to 1 MiB.
     """
@@ -178,16 +179,17 @@ class _Shared:
 
     def compact(self, entry: dict[str, Any]) -> dict[str, Any]:
         # The section's heading and the table row are HTML already; unknown and empty values are left out.
-        entry = {k: v for k, v in entry.items() if k not in ("name", "title") and v not in (None, [], {})}
-        entry["row"] = {k: v for k, v in entry["row"].items() if v is not None}
+        entry = {k: v for k, v in entry.items() if k not in ("name", "title", "status") and v not in (None, [], {})}
+        entry["row"] = {k: v for k, v in entry["row"].items() if v is not None and k != "status"}
         if "trend" in entry:
             entry["trend"] = self.trend(entry["trend"])
         m = entry.get("memory")
         if not m:
             return entry
         gpus = [self._gpu(g) for g in m["gpus"]]
+        end = m["max_context"]
         series = [{**s, "weights": _mib(s["weights"]), "totals": [_mib(t) for t in s["totals"]],
-                   "at": [_mib(a) for a in s["at"]], "limits": [lim[:2] for lim in s["limits"]]}
+                   "at": [_mib(a) for a in s["at"]], "limits": [[-1 if lim[0] == end else lim[0], lim[1]] for lim in s["limits"]]}
                   for s in m["series"]]  # fmt: skip
         notes = [self.texts.at(t) for t in m["notes"]]
         contexts = self.texts.at(tuple(m["contexts"]))

@@ -84,7 +84,7 @@ JS = r"""
 var D=JSON.parse(document.getElementById('cardscan-data').textContent);
 var GIB=1073741824,MIB=1048576;
 function expand(e){var m=e.memory,k=D.mib?MIB:1;if(m&&typeof m.gpus[0]==='number'){m.gpus=m.gpus.map(function(i){return D.gpus[i];});
-m.notes=m.notes.map(function(i){return D.texts[i];});m.contexts=D.texts[m.contexts];m.series.forEach(function(s){s.weights*=k;s.limits=s.limits.map(function(l){return[l[0],l[1],l[0]!=null&&l[0]>=m.context];});
+m.notes=m.notes.map(function(i){return D.texts[i];});m.contexts=D.texts[m.contexts];m.series.forEach(function(s){s.weights*=k;s.limits=s.limits.map(function(l){var c=l[0]===-1?m.max_context:l[0];return[c,l[1],c!=null&&c>=m.context];});
 s.totals=s.totals.map(function(v){return v*k;});s.at=s.at.map(function(v){return v*k;});});}
 var t=e.trend;if(t&&t.run)e.trend=t.run.map(function(r,i){return{run:D.runs[r],weights_bytes:t.w[i]==null?null:t.w[i]*k,commit:t.commit[i]};});return e;}
 function esc(s){return String(s==null?'':s).replace(/[&<>"']/g,function(c){return{'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];});}
