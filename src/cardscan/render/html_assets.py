@@ -241,13 +241,12 @@ var ths=[].slice.call(tbl.tHead.rows[0].cells);
 ths.forEach(function(th,ci){var btn=th.querySelector('button');if(!btn)return;btn.addEventListener('click',function(){
 var dir=th.getAttribute('aria-sort')==='ascending'?'descending':'ascending',num=th.dataset.type==='num';
 ths.forEach(function(o){if(o.hasAttribute('aria-sort'))o.setAttribute('aria-sort','none');});th.setAttribute('aria-sort',dir);
-var s=dir==='ascending'?1:-1;function val(r){var c=r.cells[ci];return c.dataset.v!=null?c.dataset.v:c.textContent.trim();}rows.sort(function(a,b){var x=val(a),y=val(b);
-if(x===''&&y==='')return 0;if(x==='')return 1;if(y==='')return-1;
-return s*(num?(parseFloat(x)-parseFloat(y)):x.localeCompare(y,'en',{sensitivity:'base'}));});
-var f=document.createDocumentFragment();rows.forEach(function(r){f.appendChild(r);});tb.appendChild(f);});});
+var s=dir==='ascending'?1:-1;var keyed=rows.map(function(r){var c=r.cells[ci],v=c.dataset.v!=null?c.dataset.v:c.textContent.trim();return[v===''?null:(num?parseFloat(v):v.toLowerCase()),r];});
+keyed.sort(function(a,b){var x=a[0],y=b[0];if(x===null||y===null)return x===y?0:x===null?1:-1;return s*(num?x-y:(x<y?-1:x>y?1:0));});
+rows=keyed.map(function(k){return k[1];});var f=document.createDocumentFragment();rows.forEach(function(r){f.appendChild(r);});tb.appendChild(f);});});
 var q=document.getElementById('filter'),st=document.getElementById('status-filter');
 function filter(){var t=q.value.trim().toLowerCase(),k=st.value,c=0;rows.forEach(function(r){
-var ok=(!t||r.textContent.toLowerCase().indexOf(t)>=0)&&(!k||(' '+r.dataset.tags+' ').indexOf(' '+k+' ')>=0);r.hidden=!ok;if(ok)c++;});
+var ok=(!t||(r._t||(r._t=r.textContent.toLowerCase())).indexOf(t)>=0)&&(!k||(' '+r.dataset.tags+' ').indexOf(' '+k+' ')>=0);r.hidden=!ok;if(ok)c++;});
 shown.textContent=c+' of '+rows.length+' shown';}
 q.addEventListener('input',filter);st.addEventListener('change',filter);filter();}
 })();
