@@ -138,11 +138,11 @@ var legend='<ul class="legend">'+m.series.map(function(s,si){return'<li class="k
 var cap='<figcaption>'+esc(m.engine)+' engine · batch '+m.batch+' · KV '+esc(m.kv_dtype)+(m.tp>1?' · TP '+m.tp+' (per GPU)':'')+'. Dotted lines: what each GPU lets the engine fill.'+(hidden.length?' Above the chart: '+esc(hidden.join(', '))+'.':'')+'</figcaption>';
 return'<figure class="memchart"><div class="scroll wide">'+svg(W,H,label,desc,out)+'</div>'+legend+cap+'</figure>';}
 
-function stackChart(e){var m=e.memory,W=360,rowH=30,L=104,R=40,T=8,H=T+m.series.length*rowH+4,pw=W-L-R;
+function stackChart(e){var m=e.memory,W=380,rowH=30,L=104,R=62,T=8,H=T+m.series.length*rowH+4,pw=W-L-R;
 var top=Math.max.apply(null,m.series.map(function(s){return s.at[4];}));var out='';
 m.series.forEach(function(s,si){var x=L,y=T+si*rowH;out+='<text x="'+(L-6)+'" y="'+(y+16)+'" text-anchor="end">'+esc(s.label)+'</text>';
 for(var c=0;c<4;c++){var w=s.at[c]/top*pw;out+='<rect class="seg'+c+'" x="'+x.toFixed(1)+'" y="'+y+'" width="'+Math.max(w,0.5).toFixed(1)+'" height="22">'+tip(s.label+' · '+COMP[c]+': '+by(s.at[c])+' at '+n(m.context)+' tokens, batch '+m.batch)+'</rect>';x+=w;}
-out+='<text x="'+(x+4).toFixed(1)+'" y="'+(y+15)+'">'+gib(s.at[4])+'</text>';});
+out+='<text x="'+(x+4).toFixed(1)+'" y="'+(y+15)+'">'+gib(s.at[4])+' GiB</text>';});
 var label='Memory at '+n(m.context)+' tokens by component for each precision (GiB per GPU)';
 var desc=m.series.map(function(s){return s.label+': '+COMP.map(function(c,i){return c+' '+by(s.at[i]);}).join(', ')+', total '+by(s.at[4]);}).join('; ');
 var legend='<ul class="legend">'+COMP.map(function(c,i){return'<li><span class="sw seg'+i+'" aria-hidden="true"></span>'+c+'</li>';}).join('')+'</ul>';
