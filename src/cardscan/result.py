@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the stage modules own these types; a result only holds them
     from cardscan.estimate.capacity import Capacity, FitRow
+    from cardscan.estimate.curves import MemoryCurves
     from cardscan.estimate.engines import MemoryEstimate
     from cardscan.estimate.fit import Fit
     from cardscan.estimate.training import TrainingEstimate
@@ -244,6 +245,8 @@ class ScanResult:
     """Largest context / batch / cheapest precision for the chosen GPU."""
     training: TrainingEstimate | None = None
     """Fine-tuning memory when a fine-tuning mode was asked for."""
+    curves: MemoryCurves | None = None
+    """Memory against context per precision, and each GPU's limits (the HTML charts read it)."""
     notes: tuple[str, ...] = ()
     """How figures were derived (chosen weight set, header-only files, assumptions)."""
     warnings: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from cardscan.errors import ScanError
 from cardscan.estimate import capacity as cap
+from cardscan.estimate.curves import memory_curves, stored_label
 from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_memory
 from cardscan.estimate.engines.base import cuda_context
 from cardscan.estimate.fit import engine_budget, fits
@@ -85,6 +86,7 @@ def _with_memory(
         fit_matrix=cap.fit_matrix(facts, params, est_options),
         capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
+        curves=memory_curves(facts, weights_bytes, params, est_options, stored_label(result)),
     )
 
 
