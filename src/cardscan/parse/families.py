@@ -29,14 +29,16 @@ TRANSFORMERS_CONFIG_BASE = "https://github.com/huggingface/transformers/blob/mai
 # `n_embed` popped in BloomConfig/FalconConfig.__init__; t5/bart/whisper: d_model, num_heads, num_layers,
 # encoder_layers; mpt/dbrx: d_model, n_heads, n_layers, max_seq_len; distilbert: dim, n_heads, n_layers; falcon:
 # num_kv_heads, n_head_kv (RW configs), ffn_hidden_size; chatglm: num_layers, multi_query_group_num, ffn_hidden_size,
-# seq_length; rwkv: context_length) and the MoE spellings of mixtral, qwen*_moe, deepseek, ernie and dbrx.
+# seq_length; rwkv: context_length; whisper: encoder_attention_heads for KV heads) and the MoE spellings of mixtral, qwen*_moe, deepseek, ernie and dbrx.
 ALIASES: dict[str, tuple[str, ...]] = {
     "num_hidden_layers": ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "encoder_layers"),
     "hidden_size": ("hidden_size", "n_embd", "n_embed", "d_model", "dim"),
     "num_attention_heads": (
         "num_attention_heads", "n_head", "num_heads", "n_heads", "encoder_attention_heads",
     ),
-    "num_key_value_heads": ("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num"),
+    "num_key_value_heads": (
+        "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num", "encoder_attention_heads",
+    ),
     "intermediate_size": (
         "intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "d_ff", "encoder_ffn_dim", "hidden_dim",
     ),
@@ -185,7 +187,7 @@ def _rows() -> tuple[Family, ...]:
           bias_keys={"use_bias": ("qkv_bias", "o_bias", "mlp_bias")}),
         # Encoders and encoder-decoders.
         F("t5", "t5", tied=True, formula="t5", exact=True),
-        F("mt5", "mt5", tied=False, formula="t5", exact=True),
+        F("mt5", "mt5", tied=True, formula="t5", exact=True),
         F("bert", "bert", tied=True, formula="encoder", gated_mlp=False, expected_error=0.01, note=_HEAD),
         F("roberta", "roberta", tied=True, formula="encoder", gated_mlp=False, expected_error=0.01, note=_HEAD),
         F("xlm-roberta", "xlm_roberta", tied=True, formula="encoder", gated_mlp=False, expected_error=0.01,
