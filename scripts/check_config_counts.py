@@ -161,8 +161,8 @@ def summary(records: list[dict[str, Any]]) -> list[str]:
     for r in records:
         counts[r["verdict"]] += 1
     over = sum(1 for r in records if r["verdict"] == "SILENT MISS" and r["err"] is not None and abs(r["err"]) > 0.01)
-    parts = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-    return [f"{len(records)} configs — {parts}; silent misses over 1%: {over}"]
+    parts = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if k != "SILENT MISS")
+    return [f"{len(records)} configs — {parts}; silent misses: {counts['SILENT MISS']} ({over} over 1%)"]
 
 
 def main(argv: list[str]) -> int:

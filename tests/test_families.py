@@ -168,3 +168,21 @@ def test_attribute_map_spellings_are_aliases(model_type: str) -> None:
     for canonical, key in getattr(cfg, "attribute_map", {}).items():
         if canonical in ALIASES:
             assert key in alias_keys(canonical), (model_type, canonical, key)
+
+
+# Exact rows with no real config in the corpus, checked on transformers' default config of that type instead.
+DEFAULT_CHECKED = {"phi": "PhiForCausalLM", "mt5": "MT5ForConditionalGeneration"}
+
+
+@pytest.mark.parametrize(("model_type", "architecture"), DEFAULT_CHECKED.items())
+def test_exact_on_transformers_default_config(model_type: str, architecture: str) -> None:
+    cfg = _transformers_config(model_type).to_dict()
+    cfg.update(model_type=model_type, architectures=[architecture])
+    from cardscan.parse.config import count_from_config
+    from cardscan.parse.meta_count import meta_parameter_count
+
+    meta = meta_parameter_count(cfg)
+    if meta is None:
+        pytest.skip("torch not installed")
+    count = count_from_config(cfg)
+    assert count.exact and count.total == meta.total + meta.buffer_elements
