@@ -428,8 +428,9 @@ class ConfigCount:
 
 def _block(facts: ArchFacts, row: Family | None) -> Block:
     block = row.block if row else Block()
-    if facts.bias_switches:
-        block = replace(block, **dict(facts.bias_switches))
+    switches: dict[str, Any] = dict(facts.bias_switches)
+    if switches:
+        block = replace(block, **switches)
     if facts.norms_per_layer is not None:
         block = replace(block, norms_per_layer=facts.norms_per_layer)
     return block

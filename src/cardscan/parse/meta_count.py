@@ -189,7 +189,7 @@ def _offline() -> Iterator[None]:
 
     huggingface_hub reads HF_HUB_OFFLINE once at import, so its module constant is flipped as well."""
     old_env = os.environ.get("HF_HUB_OFFLINE")
-    constants = sys.modules.get("huggingface_hub.constants")
+    constants: Any = sys.modules.get("huggingface_hub.constants")  # a module whose attribute we flip
     old_const = getattr(constants, "HF_HUB_OFFLINE", None)
     os.environ["HF_HUB_OFFLINE"] = "1"
     if constants is not None:

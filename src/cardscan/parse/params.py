@@ -79,10 +79,15 @@ MTP_ALWAYS = re.compile(r"(^|\.)(mtp|mtp_layers)\.")
 DECODER_LAYER = re.compile(r"(^|\.)layers\.(\d+)\.")
 
 
+def _text(config: Mapping) -> Mapping:
+    """The `text_config` of a multimodal config, else an empty mapping."""
+    text = config.get("text_config")
+    return text if isinstance(text, Mapping) else {}
+
+
 def _lookup(config: Mapping, keys: tuple[str, ...]):
     """First key found in config, then in `text_config`."""
-    text = config.get("text_config") if isinstance(config.get("text_config"), Mapping) else {}
-    for source in (config, text):
+    for source in (config, _text(config)):
         for key in keys:
             if source.get(key) is not None:
                 return source[key]
@@ -122,8 +127,7 @@ def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping) -> set[str]:
 def _tied(config: Mapping) -> bool | None:
     tie = _lookup(config, ("tie_word_embeddings",))
     if tie is None:
-        text = config.get("text_config") if isinstance(config.get("text_config"), Mapping) else {}
-        tie = tied_default(str(text.get("model_type") or config.get("model_type") or ""))
+        tie = tied_default(str(_text(config).get("model_type") or config.get("model_type") or ""))
     return bool(tie) if tie is not None else None
 
 
