@@ -1,4 +1,5 @@
-"""Parameter accounting on whole-checkpoint tensor lists (spec quant-formats §2–§6 worked numbers)."""
+"""Parameter accounting on whole-checkpoint tensor lists: packed quantized weights, buffers, tied heads, MoE and MTP
+layers, with worked numbers (docs/real-quant-fixtures.md, parse/families.py)."""
 
 from __future__ import annotations
 

@@ -299,7 +299,7 @@ def model_tensors(cfg: dict, dtype: str, rule: str | None = None) -> list[Spec]:
     return ARCH_RULES[rule or cfg["model_type"]](cfg, dtype)
 
 
-# --- quantization transforms (quant-formats.md §2–5) -----------------------------------------------------
+# --- quantization transforms (packing layouts: parse/quant_formats.py rows, docs/real-quant-fixtures.md) --------
 QUANTIZED_LINEAR = re.compile(r"^model\.layers\.\d+\..*_proj(_with_mqa)?\.weight$")
 """Linears that GPTQ/AWQ/bnb/FP8 quantize (embeddings, norms, lm_head stay in the model dtype)."""
 
@@ -457,7 +457,7 @@ def read_header(prefix: bytes) -> dict:
     return json.loads(prefix[8 : 8 + n])
 
 
-# --- GGUF bytes (quant-formats.md §7) --------------------------------------------------------------------
+# --- GGUF bytes (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md) -----------------------------------
 # ggml type id → (block elements, bytes per block) (ggml-org/llama.cpp gguf-py/gguf/constants.py GGML_QUANT_SIZES).
 GGML_TYPES: dict[str, tuple[int, int, int]] = {
     "F32": (0, 1, 4),
