@@ -56,7 +56,7 @@ def test_trust_fields_agree(row: families.Family) -> None:
 
 
 def test_formula_names_are_known() -> None:
-    assert {r.formula for r in FAMILIES.values()} <= {"decoder", "t5", "encoder", None}
+    assert {r.formula for r in FAMILIES.values()} <= {"decoder", "opt", "t5", "encoder", None}
 
 
 def test_same_as_points_at_rows() -> None:
@@ -171,13 +171,19 @@ def test_attribute_map_spellings_are_aliases(model_type: str) -> None:
 
 
 # Exact rows with no real config in the corpus, checked on transformers' default config of that type instead.
-DEFAULT_CHECKED = {"phi": "PhiForCausalLM", "mt5": "MT5ForConditionalGeneration"}
+DEFAULT_CHECKED = {"phi": "PhiForCausalLM", "mt5": "MT5ForConditionalGeneration", "opt": "OPTForCausalLM"}
+# opt-350m's layout: word embeddings of 512 projected in and out of the 1024-wide post-norm decoder.
+OPT_350M = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "ffn_dim": 4096,
+            "word_embed_proj_dim": 512, "do_layer_norm_before": False}  # fmt: skip
 
 
-@pytest.mark.parametrize(("model_type", "architecture"), DEFAULT_CHECKED.items())
-def test_exact_on_transformers_default_config(model_type: str, architecture: str) -> None:
+@pytest.mark.parametrize(
+    ("model_type", "architecture", "changes"),
+    [*((t, a, {}) for t, a in DEFAULT_CHECKED.items()), ("opt", "OPTForCausalLM", OPT_350M)],
+)
+def test_exact_on_transformers_default_config(model_type: str, architecture: str, changes: dict) -> None:
     cfg = _transformers_config(model_type).to_dict()
-    cfg.update(model_type=model_type, architectures=[architecture])
+    cfg.update(model_type=model_type, architectures=[architecture], **changes)
     from cardscan.parse.config import count_from_config
     from cardscan.parse.meta_count import meta_parameter_count
 

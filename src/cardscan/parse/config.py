@@ -508,6 +508,20 @@ def _t5_params(f: ArchFacts, config: Mapping) -> int:
     return v * h + encoder + decoder + (0 if f.tie_word_embeddings else v * h)
 
 
+def _opt_params(f: ArchFacts, config: Mapping) -> int:
+    """OPT (modeling_opt.py): embedding of word_embed_proj_dim with project_in/out when it differs from hidden, learned
+    positions with an offset of 2, biased q/k/v/o and fc1/fc2, two LayerNorms per layer, a final LayerNorm only for
+    pre-norm models, lm_head tied to the embedding."""
+    cfg = text_config(config)
+    h, v, i = f.hidden_size, f.vocab_size, f.intermediate_size
+    proj = int(cfg.get("word_embed_proj_dim") or h)
+    project = 2 * h * proj if proj != h else 0
+    layer = 4 * _linear(h, h, True) + _mlp_params(h, i, False, True) + 4 * h
+    pre_norm = cfg.get("do_layer_norm_before", True) and not cfg.get("_remove_final_layer_norm", False)
+    head = 0 if f.tie_word_embeddings else v * proj
+    return v * proj + ((f.max_context or 0) + 2) * h + project + f.num_layers * layer + 2 * h * pre_norm + head
+
+
 def _encoder_params(f: ArchFacts, config: Mapping) -> int:
     """BERT-style encoder (modeling_bert.py BertModel): word, position and token-type embeddings with a LayerNorm,
     layers of biased q/k/v/o and a 2-matrix MLP with two LayerNorms, and the pooler. Task heads are not counted."""
@@ -541,6 +555,8 @@ def _formula_total(facts: ArchFacts, row: Family | None, config: Mapping) -> int
         return _t5_params(facts, config)
     if kind == "encoder":
         return _encoder_params(facts, config)
+    if kind == "opt":
+        return _opt_params(facts, config)
     return _decoder_params(facts, row)
 
 

@@ -107,7 +107,7 @@ class Family:
     tied: bool | None
     """`tie_word_embeddings` when the config omits it (configuration class default); None = not known."""
     formula: str | None = "decoder"
-    """Config-only formula: "decoder" (Llama-style block with `block` flags), "t5", "encoder" (BERT-style), or None
+    """Config-only formula: "decoder" (Llama-style block with `block` flags), "opt", "t5", "encoder" (BERT), or None
     when only transformers can count it (hybrid/SSM layers, vision towers, encoder-decoders other than T5)."""
     block: Block = field(default_factory=Block)
     """Parameter layout of one block."""
@@ -185,6 +185,7 @@ def _rows() -> tuple[Family, ...]:
         F("starcoder2", "starcoder2", tied=True, gated_mlp=False, exact=True,
           block=Block(qkv_bias=True, o_bias=True, mlp_bias=True, norm_bias=True),
           bias_keys={"use_bias": ("qkv_bias", "o_bias", "mlp_bias")}),
+        F("opt", "opt", tied=True, formula="opt", gated_mlp=False, exact=True),
         # Encoders and encoder-decoders.
         F("t5", "t5", tied=True, formula="t5", exact=True),
         F("mt5", "mt5", tied=True, formula="t5", exact=True),
@@ -193,7 +194,6 @@ def _rows() -> tuple[Family, ...]:
         F("xlm-roberta", "xlm_roberta", tied=True, formula="encoder", gated_mlp=False, expected_error=0.01,
           note=_HEAD),
         # Families whose layers the formulas do not model: no number without transformers.
-        F("opt", "opt", tied=True, formula=None, gated_mlp=False, note=_NO_FORMULA),
         F("mpt", "mpt", tied=True, formula=None, gated_mlp=False, note=_NO_FORMULA),
         F("dbrx", "dbrx", tied=False, formula=None, note=_NO_FORMULA),
         F("jamba", "jamba", tied=False, formula=None, note=_MAMBA),
