@@ -192,3 +192,27 @@ def test_exact_on_transformers_default_config(model_type: str, architecture: str
         pytest.skip("torch not installed")
     count = count_from_config(cfg)
     assert count.exact and count.total == meta.total + meta.buffer_elements
+
+
+def test_config_defaults_fill_omitted_keys() -> None:
+    """FalconConfig and GPTBigCodeConfig default multi_query to True: a config that omits it has one KV head."""
+    falcon = {"model_type": "falcon", "hidden_size": 4544, "num_attention_heads": 71, "num_hidden_layers": 32,
+              "vocab_size": 65024}  # fmt: skip
+    assert arch_facts(falcon).num_kv_heads == 1 and arch_facts(falcon).norms_per_layer == 1
+    assert arch_facts({**falcon, "multi_query": False}).num_kv_heads == 71
+    bigcode = {"model_type": "gpt_bigcode", "n_embd": 2048, "n_head": 16, "n_layer": 24, "vocab_size": 49280}
+    assert arch_facts(bigcode).num_kv_heads == 1
+
+
+@pytest.mark.parametrize("extra", [{}, {"multi_query": False, "parallel_attn": False}])
+def test_falcon_defaults_match_transformers(extra: dict) -> None:
+    pytest.importorskip("transformers")
+    from cardscan.parse.config import count_from_config
+    from cardscan.parse.meta_count import meta_parameter_count
+
+    cfg = {"model_type": "falcon", "architectures": ["FalconForCausalLM"], "hidden_size": 256,
+           "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 1000, **extra}  # fmt: skip
+    meta = meta_parameter_count(cfg)
+    if meta is None:
+        pytest.skip("torch not installed")
+    assert count_from_config(cfg).total == meta.total

@@ -332,7 +332,7 @@ def _norms_per_layer(cfg: Mapping, model_type: str) -> int | None:
         return None
     if cfg.get("new_decoder_architecture"):
         return 1 if cfg.get("num_ln_in_parallel_attn") == 1 else 2  # ln_attn + ln_mlp unless told to share one
-    return 1 if cfg.get("parallel_attn", True) else 2  # parallel block: input_layernorm only
+    return 1 if cfg.get("parallel_attn") else 2  # parallel block: input_layernorm only
 
 
 def _shared_experts(cfg: Mapping, moe_width: int) -> int:
@@ -347,9 +347,11 @@ def _shared_experts(cfg: Mapping, moe_width: int) -> int:
 def arch_facts(config: Mapping) -> ArchFacts:
     """Architecture facts of a config.json dict (multimodal: its text part)."""
     cfg = text_config(config)
-    r = _Reader(cfg)
     model_type = str(cfg.get("model_type") or config.get("model_type") or "")
     row = family(model_type)
+    if row and row.config_defaults:  # what the family's config class fills in for omitted keys
+        cfg = {**row.config_defaults, **{k: v for k, v in cfg.items() if v is not None}}
+    r = _Reader(cfg)
     archs = tuple(config.get("architectures") or cfg.get("architectures") or ())
     n_layers = int(r.get("num_hidden_layers", 0))
     h = int(r.get("hidden_size", 0))

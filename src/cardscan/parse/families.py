@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # typing only: config.py imports this module
     from cardscan.parse.config import ArchFacts
@@ -123,6 +123,8 @@ class Family:
     """What the formula leaves out for this family, shown with an approximate figure."""
     bias_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """This family's own bias switches: config key → Block fields it sets (falcon `bias`, starcoder2 `use_bias`)."""
+    config_defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Values the family's config class uses when config.json omits the key (configuration_<dir>.py __init__)."""
 
     @property
     def url(self) -> str:
@@ -168,7 +170,8 @@ def _rows() -> tuple[Family, ...]:
           expected_error=0.001, note="checked on one config only"),
         # GPT-2 lineage: fused qkv with biases, LayerNorm with bias, 2-matrix MLP.
         F("gpt2", "gpt2", tied=True, block=_GPT2, gated_mlp=False, exact=True),
-        F("gpt_bigcode", "gpt_bigcode", tied=True, block=_GPT2, gated_mlp=False, exact=True),
+        F("gpt_bigcode", "gpt_bigcode", tied=True, block=_GPT2, gated_mlp=False, exact=True,
+          config_defaults={"multi_query": True}),
         F("phi", "phi", tied=False, gated_mlp=False, exact=True, block=_PHI),
         F("phi-msft", "phi", tied=False, gated_mlp=False, exact=True, block=_PHI,
           note="remote code of the first microsoft/phi-2 upload, the same block as transformers' phi; checked "
@@ -179,7 +182,9 @@ def _rows() -> tuple[Family, ...]:
           block=Block(qkv_bias=True, o_bias=True, mlp_bias=True, norm_bias=True)),
         # Falcon: norms per layer follow parallel_attn / new_decoder_architecture (config.py decides).
         F("falcon", "falcon", tied=True, gated_mlp=False, exact=True, block=Block(norm_bias=True),
-          bias_keys={"bias": ("qkv_bias", "o_bias", "mlp_bias")}),
+          bias_keys={"bias": ("qkv_bias", "o_bias", "mlp_bias")},
+          config_defaults={"multi_query": True, "parallel_attn": True, "new_decoder_architecture": False,
+                           "bias": False}),
         F("bloom", "bloom", tied=True, gated_mlp=False, exact=True,
           block=Block(qkv_bias=True, o_bias=True, mlp_bias=True, norm_bias=True, embed_norm=True)),
         F("starcoder2", "starcoder2", tied=True, gated_mlp=False, exact=True,
