@@ -216,3 +216,28 @@ def test_falcon_defaults_match_transformers(extra: dict) -> None:
     if meta is None:
         pytest.skip("torch not installed")
     assert count_from_config(cfg).total == meta.total
+
+
+FORMULA_ROWS = sorted(t for t, r in FAMILIES.items() if r.formula is not None and t != "phi-msft")
+
+
+@pytest.mark.parametrize("model_type", FORMULA_ROWS)
+def test_formula_agrees_with_transformers_on_its_default_config(model_type: str) -> None:
+    """Beyond the real-config corpus: the default config of every type with a formula (the architecture its config
+    class documents) is exact where the row says exact, within the bound where it says approximate."""
+    cfg = _transformers_config(model_type).to_dict()
+    cfg["model_type"] = model_type
+    cfg.pop("architectures", None)
+    from cardscan.parse.config import count_from_config
+    from cardscan.parse.meta_count import meta_parameter_count
+
+    meta = meta_parameter_count(cfg)
+    if meta is None:
+        pytest.skip("torch not installed")
+    truth = meta.total + meta.buffer_elements
+    count = count_from_config(cfg)
+    assert count.total is not None
+    if count.exact:
+        assert count.total == truth
+    else:
+        assert abs(count.total - truth) / truth <= (count.expected_error or 0)
