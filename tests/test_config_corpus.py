@@ -75,8 +75,15 @@ def test_unknown_and_hybrid_families_give_no_number_with_reason() -> None:
 
 
 def test_approximate_label_carries_the_bound() -> None:
-    count = count_from_config(load("deepseek-ai__DeepSeek-V2-Lite-Chat"))
+    count = count_from_config(load("deepseek-ai__DeepSeek-V3.2"))
     assert not count.exact and count.expected_error == 0.005 and count.label == "approximate (±0.5%)"
+    assert "indexer" in count.note
+
+
+def test_omitted_key_takes_the_config_class_default() -> None:
+    """The mlc preset of DeepSeek-V2-Lite has no q_lora_rank: transformers then builds the 1536-rank query path."""
+    assert arch_facts(load("deepseek-ai__DeepSeek-V2-Lite-Chat")).q_lora_rank == 1536
+    assert arch_facts({**load("deepseek-ai__DeepSeek-V2-Lite-Chat"), "q_lora_rank": None}).q_lora_rank == 0
 
 
 REBUILT = ["tiiuae__falcon-7b@reconstructed", "bigscience__bloom-560m", "google-t5__t5-small", "EleutherAI__gpt-j-6b"]

@@ -350,7 +350,7 @@ def arch_facts(config: Mapping) -> ArchFacts:
     model_type = str(cfg.get("model_type") or config.get("model_type") or "")
     row = family(model_type)
     if row and row.config_defaults:  # what the family's config class fills in for omitted keys
-        cfg = {**row.config_defaults, **{k: v for k, v in cfg.items() if v is not None}}
+        cfg = {**row.config_defaults, **cfg}  # an explicit null stays null, as in the config class
     r = _Reader(cfg)
     archs = tuple(config.get("architectures") or cfg.get("architectures") or ())
     n_layers = int(r.get("num_hidden_layers", 0))

@@ -135,6 +135,9 @@ class Family:
 _GPT2 = Block(qkv_bias=True, o_bias=True, mlp_bias=True, norm_bias=True, learned_positions=True)
 _PHI = Block(qkv_bias=True, o_bias=True, mlp_bias=True, norms_per_layer=1, norm_bias=True, lm_head_bias=True)
 _NO_FORMULA = "no config-only formula for this family"
+# DeepseekV2Config / DeepseekV3Config defaults: a config without q_lora_rank gets the low-rank query path.
+_MLA_DEFAULTS = {"q_lora_rank": 1536, "kv_lora_rank": 512, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128,
+                 "v_head_dim": 128}  # fmt: skip
 _MAMBA = "Mamba layers are not modelled"
 _HEAD = "the task head (pooler, classifier, MLM transform) depends on the architecture class"
 
@@ -155,15 +158,15 @@ def _rows() -> tuple[Family, ...]:
         F("gemma2", "gemma2", tied=True, block=Block(norms_per_layer=4), exact=True),
         F("gemma3_text", "gemma3", tied=True, block=Block(norms_per_layer=4, qk_norm="head"), exact=True),
         F("phi3", "phi3", tied=False, exact=True),
-        F("deepseek_v3", "deepseek_v3", tied=False, block=Block(router_bias=True), exact=True),
+        F("deepseek_v3", "deepseek_v3", tied=False, block=Block(router_bias=True), exact=True,
+          config_defaults=_MLA_DEFAULTS),
         F("gpt_oss", "gpt_oss", tied=False, exact=True,
           block=Block(qkv_bias=True, o_bias=True, attn_sinks=True, expert_bias=True, router_bias=True)),
         F("olmo2", "olmo2", tied=False, block=Block(qk_norm="full"), exact=True),
         F("cohere", "cohere", tied=True, block=Block(norms_per_layer=1), exact=True),
         F("stablelm", "stablelm", tied=False, block=Block(norm_bias=True), exact=True,
           bias_keys={"use_qkv_bias": ("qkv_bias",)}),
-        F("deepseek_v2", "deepseek_v2", tied=False, expected_error=0.005,
-          note="MLA norms and the dense-layer MLP width are approximated"),
+        F("deepseek_v2", "deepseek_v2", tied=False, exact=True, config_defaults=_MLA_DEFAULTS),
         F("deepseek_v32", "deepseek_v32", tied=False, block=Block(router_bias=True), expected_error=0.005,
           note="the lightning-indexer projections are not counted"),
         F("minimax_m2", "minimax_m2", tied=False, block=Block(qk_norm="full", router_bias=True),
