@@ -168,7 +168,7 @@ def _rows() -> tuple[Family, ...]:
           bias_keys={"use_qkv_bias": ("qkv_bias",)}),
         F("deepseek_v2", "deepseek_v2", tied=False, exact=True, config_defaults=_MLA_DEFAULTS),
         F("deepseek_v32", "deepseek_v32", tied=False, block=Block(router_bias=True), expected_error=0.005,
-          note="the lightning-indexer projections are not counted"),
+          note="the lightning-indexer projections are not counted", config_defaults=_MLA_DEFAULTS),
         F("minimax_m2", "minimax_m2", tied=False, block=Block(qk_norm="full", router_bias=True),
           expected_error=0.001, note="checked on one config only"),
         # GPT-2 lineage: fused qkv with biases, LayerNorm with bias, 2-matrix MLP.
