@@ -59,7 +59,10 @@ def test_falcon_180b_is_178_56b_not_250b() -> None:
     assert estimate_params_from_config(arch_facts(load("tiiuae__falcon-180B@reconstructed"))) == 178_557_088_768
 
 
-@pytest.mark.parametrize(("name", "total"), [("bigscience__bloom-560m", 559_214_592), ("bigscience__bloom@reconstructed", 176_247_271_424)])  # fmt: skip
+BLOOMS = [("bigscience__bloom-560m", 559_214_592), ("bigscience__bloom@reconstructed", 176_247_271_424)]
+
+
+@pytest.mark.parametrize(("name", "total"), BLOOMS)
 def test_bloom_n_embed_is_read(name: str, total: int) -> None:
     f = arch_facts(load(name))
     assert f.hidden_size > 0 and f.num_layers > 0

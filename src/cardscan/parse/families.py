@@ -22,14 +22,14 @@ if TYPE_CHECKING:  # typing only: config.py imports this module
     from cardscan.parse.config import ArchFacts
 
 TRANSFORMERS_MODELS = "https://github.com/huggingface/transformers/tree/main/src/transformers/models/"
-TRANSFORMERS_CONFIG_BASE = "https://github.com/huggingface/transformers/blob/main/src/transformers/configuration_utils.py"  # PretrainedConfig: tie_word_embeddings defaults to True unless the model's config class overrides it
 
 # Canonical name → config.json keys that mean it, first present wins. Merged from the `attribute_map` of each
 # transformers config class (gpt2/gptj/gpt_bigcode: n_embd, n_head, n_layer, n_positions; bloom: n_layer, n_head and
 # `n_embed` popped in BloomConfig/FalconConfig.__init__; t5/bart/whisper: d_model, num_heads, num_layers,
 # encoder_layers; mpt/dbrx: d_model, n_heads, n_layers, max_seq_len; distilbert: dim, n_heads, n_layers; falcon:
 # num_kv_heads, n_head_kv (RW configs), ffn_hidden_size; chatglm: num_layers, multi_query_group_num, ffn_hidden_size,
-# seq_length; rwkv: context_length; whisper: encoder_attention_heads for KV heads) and the MoE spellings of mixtral, qwen*_moe, deepseek, ernie and dbrx.
+# seq_length, kv_channels; rwkv: context_length; whisper: encoder_attention_heads for KV heads) and the MoE spellings
+# of mixtral, qwen*_moe, deepseek, ernie and dbrx.
 ALIASES: dict[str, tuple[str, ...]] = {
     "num_hidden_layers": ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "encoder_layers"),
     "hidden_size": ("hidden_size", "n_embd", "n_embed", "d_model", "dim"),
@@ -40,7 +40,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num", "encoder_attention_heads",
     ),
     "intermediate_size": (
-        "intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "d_ff", "encoder_ffn_dim", "hidden_dim",
+        "intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "d_ff", "encoder_ffn_dim",
     ),
     "max_position_embeddings": (
         "max_position_embeddings", "n_positions", "seq_length", "max_seq_len", "max_sequence_length", "n_ctx",
@@ -105,7 +105,8 @@ class Family:
     source: str
     """Directory under transformers/models holding its configuration and modeling files."""
     tied: bool | None
-    """`tie_word_embeddings` when the config omits it (configuration class default); None = not known."""
+    """`tie_word_embeddings` when the config omits it: the config class's default, else PretrainedConfig's True
+    (transformers configuration_utils.py); None = not known."""
     formula: str | None = "decoder"
     """Config-only formula: "decoder" (Llama-style block with `block` flags), "opt", "t5", "encoder" (BERT), or None
     when only transformers can count it (hybrid/SSM layers, vision towers, encoder-decoders other than T5)."""

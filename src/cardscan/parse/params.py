@@ -54,8 +54,8 @@ def bits_per_weight(pc: ParameterCount) -> float | None:
     return 8 * pc.stored_bytes / pc.total if pc.total else None
 
 
-# Buffers saved in checkpoints (transformers `_keys_to_ignore_on_load_unexpected` in the modeling files; docs/meta-count.md):
-# name pattern and the minimum rank that makes it a buffer (GPT-2's `attn.bias` mask is 4-D; a real `attn.bias` would be 1-D).
+# Buffers saved in checkpoints (transformers `_keys_to_ignore_on_load_unexpected` in the modeling files): name pattern
+# and the minimum rank that makes it a buffer (GPT-2's `attn.bias` mask is 4-D; a real `attn.bias` would be 1-D).
 BUFFER_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"(^|\.)(attn|attention|crossattention)\.bias$"), 4),
     (re.compile(r"(^|\.)(attn|attention|crossattention)\.masked_bias$"), 0),
