@@ -11,7 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cardscan.parse.families import BIAS_KEYS, MTP_KEYS, Block, Family, family, lookup, tied_default
+from cardscan.parse.families import (
+    BIAS_KEYS,
+    MTP_KEYS,
+    Block,
+    Family,
+    expert_size,
+    family,
+    lookup,
+    tied_default,
+)
 
 
 @dataclass(frozen=True)
@@ -422,7 +431,7 @@ class ConfigCount:
 
     @property
     def label(self) -> str:
-        """ "exact", "approximate (±N%)" or "unknown"."""
+        """How to show the figure: "exact", "approximate (±N%)" or "unknown"."""
         if self.total is None:
             return "unknown"
         return "exact" if self.exact else f"approximate (±{100 * (self.expected_error or 0):.2g}%)"
@@ -472,7 +481,7 @@ def _mlp_params(h: int, i: int, gated: bool, bias: bool) -> int:
 
 def _moe_params(f: ArchFacts, block: Block, gated: bool) -> int:
     h, i, e = f.hidden_size, f.moe_intermediate_size, f.num_experts
-    experts = e * _mlp_params(h, i, gated, block.expert_bias)
+    experts = e * expert_size(f)  # the same figure the estimator's active-parameter count uses
     shared = f.num_shared_experts * _mlp_params(h, i, gated, block.mlp_bias)
     gate = h if block.shared_expert_gate and f.num_shared_experts else 0
     return experts + shared + gate + _linear(h, e, block.router_bias)
