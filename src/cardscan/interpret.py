@@ -11,7 +11,8 @@ from typing import Any
 
 from cardscan.fetch import Fetched
 from cardscan.parse.card import CardInfo, compare, parse_card
-from cardscan.parse.config import ArchFacts, arch_facts, estimate_params_from_config
+from cardscan.parse.config import ArchFacts, arch_facts, count_from_config
+from cardscan.parse.families import active_parameters
 from cardscan.parse.gguf import gguf_config, gguf_quant_label
 from cardscan.parse.meta_count import meta_parameter_count
 from cardscan.parse.params import ParameterCount, count_parameters
@@ -184,25 +185,15 @@ def _config_parameters(facts: ArchFacts, config: Mapping[str, Any] | None, notes
             f"meta device, transformers {meta.transformers_version})"
         )
         notes.extend(meta.notes)
+        bound = None
     else:
-        total = estimate_params_from_config(facts)
-        notes.append(
-            "no readable weight headers: parameter count estimated from config.json (±1% for standard families)"
-        )
+        counted = count_from_config(config or {}, facts)
+        total, bound = counted.total, counted.expected_error
+        notes.append(f"no readable weight headers: parameter count from config.json, {counted.label}: {counted.note}")
     if not total or total <= 0:
         # A formula that finds none of the fields it reads gives 0: that is "unknown", never a count.
-        notes.append("config.json lacks the fields the parameter formula reads: count unknown (pip install "
-                     "'cardscan[meta]' counts it exactly with transformers)")  # fmt: skip
         return Parameters(None, {}, None, None, 0, 0, "none")
-    return Parameters(total, {}, _active_from_config(facts, total), None, 0, 0, "config")
-
-
-def _active_from_config(facts: ArchFacts, total: int | None) -> int | None:
-    if not facts.num_experts or not facts.experts_per_token or total is None:
-        return None
-    expert = 3 * facts.hidden_size * facts.moe_intermediate_size
-    idle = facts.num_experts - facts.experts_per_token
-    return total - len(facts.moe_layers) * idle * expert
+    return Parameters(total, {}, active_parameters(facts, total), None, 0, 0, "config", error_bound=bound)
 
 
 def _weights(fetched: Fetched, counts: ParameterCount | None, parameters: Parameters) -> Weights:

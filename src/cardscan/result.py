@@ -75,6 +75,9 @@ class Parameters:
     """header | gguf | torch | config | card | name: where `total` comes from."""
     by_component: dict[str, int] = field(default_factory=dict)
     """Multimodal models: parameters of the language model, vision/audio towers and projector (empty otherwise)."""
+    error_bound: float | None = None
+    """Largest expected relative error of `total` (0.01 = ±1%) when it comes from a config formula not known to be
+    exact for the family; None when the count is exact."""
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,11 @@ from cardscan.estimate.weights import PRECISION_GROUPS, precision_bytes, quick_r
 from cardscan.interpret import Parsed
 from cardscan.options import ScanOptions
 from cardscan.parse.config import ArchFacts
+from cardscan.parse.families import gated_mlp
 from cardscan.result import ScanResult, Variant
 
 # Which config dtype the weights have when no header was read (config-only repos).
 _DEFAULT_DTYPE = "bf16"
-# Families whose MLP is two matrices (up, down) rather than gated SwiGLU (gate, up, down).
-_UNGATED_MLP = frozenset({"gpt2", "gpt_neox", "gptj", "phi", "falcon", "bloom", "opt", "starcoder2", "bert", "roberta"})
 
 
 def estimate(parsed: Parsed, options: ScanOptions) -> ScanResult:
@@ -141,7 +140,7 @@ def _training(result: ScanResult, facts: ArchFacts, options: ScanOptions, params
         head_dim=facts.head_dim, intermediate=facts.intermediate_size, vocab=facts.vocab_size, params=params,
         experts=facts.num_experts, experts_per_token=facts.experts_per_token,
         moe_intermediate=facts.moe_intermediate_size, shared_experts=facts.num_shared_experts,
-        gated_mlp=facts.model_type not in _UNGATED_MLP, tied_embeddings=facts.tie_word_embeddings,
+        gated_mlp=gated_mlp(facts.model_type), tied_embeddings=facts.tie_word_embeddings,
         dense_layers=facts.num_layers - len(facts.moe_layers) if facts.moe_layers else 0,
     )  # fmt: skip
     targets = {"lora_targets": options.lora_targets} if options.lora_targets else {}
