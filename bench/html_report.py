@@ -41,9 +41,9 @@ def corpus_results() -> list[ScanResult]:
     """Every corpus repo through the emulator (approved token for the gated ones) and the offline example."""
     repos = sorted(str(p.relative_to(CORPUS)) for p in CORPUS.glob("*/*") if p.is_dir())
     with HubEmulator(CORPUS, cache_dir=Path(tempfile.mkdtemp())) as hub:
-        options = ScanOptions(endpoint=hub.url, token="hf_approved", context=8192)
+        options = ScanOptions(curves=True, endpoint=hub.url, token="hf_approved", context=8192)
         results = [scan(r, options) for r in repos]
-    return [scan(str(ROOT / "examples" / "llama-2-7b"), ScanOptions(context=8192)), *results]
+    return [scan(str(ROOT / "examples" / "llama-2-7b"), ScanOptions(curves=True, context=8192)), *results]
 
 
 def replicate(results: list[ScanResult], n: int) -> list[ScanResult]:

@@ -51,8 +51,8 @@ APPROVED_TOKEN = "hf_approved"  # docs/emulator.md: gated corpus repos approve t
 
 def corpus_results(hub: HubEmulator, repos: Sequence[str] = CORPUS_REPOS, **kw: Any) -> list[ScanResult]:
     """The example and the corpus repos scanned through the emulator (shared with tests/test_html_browser.py)."""
-    options = ScanOptions(endpoint=hub.url, token=APPROVED_TOKEN, **kw)
-    return [scan(str(EXAMPLE), ScanOptions(**kw)), *(scan(r, options) for r in repos)]
+    options = ScanOptions(curves=True, endpoint=hub.url, token=APPROVED_TOKEN, **kw)
+    return [scan(str(EXAMPLE), ScanOptions(curves=True, **kw)), *(scan(r, options) for r in repos)]
 
 
 def sample_audit(results: Sequence[ScanResult]) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def sample_audit(results: Sequence[ScanResult]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def example() -> ScanResult:
-    r = scan(str(EXAMPLE), ScanOptions())
+    r = scan(str(EXAMPLE), ScanOptions(curves=True))
     assert r.ok, r.error
     return r
 
@@ -174,7 +174,7 @@ def test_example_limits_follow_the_gpu_budgets(example):
 @pytest.mark.parametrize("engine", ["generic", "vllm", "llama.cpp", "transformers"])
 def test_limits_match_capacity_for_every_engine(engine):
     """The chosen GPU's largest context and batch agree with capacity.py (the CLI's --gpu answer) per engine."""
-    r = scan(str(EXAMPLE), ScanOptions(gpu="rtx4090", engine=engine, context=2048))
+    r = scan(str(EXAMPLE), ScanOptions(curves=True, gpu="rtx4090", engine=engine, context=2048))
     limit = r.curves.curves[0].limits[0]
     assert (limit.gpu, limit.max_context, limit.max_batch) == ("RTX 4090 24GB", r.capacity.max_context,
                                                               r.capacity.max_batch)  # fmt: skip
@@ -183,7 +183,7 @@ def test_limits_match_capacity_for_every_engine(engine):
 
 def test_max_batch_matches_capacity():
     """The largest batch per GPU agrees with capacity.max_batch (the CLI's --gpu answer)."""
-    r = scan(str(EXAMPLE), ScanOptions(gpu="rtx4090"))
+    r = scan(str(EXAMPLE), ScanOptions(curves=True, gpu="rtx4090"))
     m = chart_data(r)["memory"]
     assert m["gpus"][0] == {"name": "RTX 4090 24GB", "usable": m["gpus"][0]["usable"],
                             "budget": m["gpus"][0]["usable"], "chosen": True}  # fmt: skip
@@ -260,7 +260,7 @@ def test_failed_repo_is_a_row_with_its_code(corpus):
 
 def test_curves_with_vllm_use_its_budget():
     """vLLM fills utilization × usable memory: the lines and limits follow that budget."""
-    r = scan(str(EXAMPLE), ScanOptions(engine="vllm", gpu="rtx4090"))
+    r = scan(str(EXAMPLE), ScanOptions(curves=True, engine="vllm", gpu="rtx4090"))
     m = chart_data(r)["memory"]
     gpu = parse_gpu("rtx4090")
     assert m["engine"] == "vllm" and m["gpus"][0]["budget"] == engine_budget(gpu, "vllm", 0.9)

@@ -155,7 +155,7 @@ def main(
         mode=mode.value, lora_rank=lora_rank, optimizer=optimizer.value, seq_len=seq_len, timeout=timeout, retries=retries,
         zero_stage=zero, num_gpus=gpus, gradient_checkpointing=not no_checkpointing,
         lora_targets=tuple(t.strip() for t in (lora_targets or "").split(",") if t.strip()),
-        flash_attention=not no_flash_attention,
+        flash_attention=not no_flash_attention, curves=output_format.value == "html",
     )  # fmt: skip
     from cardscan.scanner import Interrupted
 

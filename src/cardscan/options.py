@@ -90,6 +90,8 @@ class ScanOptions:
     """Retries after a failed Hub request (429, 5xx, reset, timeout), with backoff honouring Retry-After."""
     deadline: float | None = None
     """Wall-clock seconds one repo's scan may take in all (reads, retries, pages); None → no overall deadline."""
+    curves: bool = False
+    """Also compute memory against context per precision (the HTML report's charts; a few ms per repo)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -85,7 +85,9 @@ def _with_memory(
         fit_matrix=cap.fit_matrix(facts, params, est_options),
         capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
-        curves=memory_curves(facts, weights_bytes, params, est_options, stored_label(result)),
+        curves=memory_curves(facts, weights_bytes, params, est_options, stored_label(result))
+        if options.curves
+        else None,
     )
 
 
