@@ -393,7 +393,7 @@ def _front_matter(block: str) -> dict:
 
     # libyaml's C loader when PyYAML was built with it: same safe semantics, ~10× faster on long front matter.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(block, Loader=loader) or {}  # noqa: S506 - a safe loader
+    data = yaml.load(block, Loader=loader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"front matter is a {type(data).__name__}, not a mapping")
     return data
