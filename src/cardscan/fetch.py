@@ -151,7 +151,8 @@ def _read_header(
     try:
         return reader(source, path, size, index_f, max_header)
     except FormatError as exc:
-        raise ScanError(ErrorCode.MALFORMED, f"{path}: {exc}") from None
+        # A file over a parse budget carries `too_large` (cardscan.parse.limits.LimitExceeded); the rest are malformed.
+        raise ScanError(getattr(exc, "code", ErrorCode.MALFORMED), f"{path}: {exc}") from None
 
 
 def _read_safetensors(
@@ -220,11 +221,14 @@ def shard_index(raw: dict) -> ShardIndex:
 
 def _read_gguf(source: Source, path: str, size: int | None, index_f: Future | None, max_header: int) -> FileHeader:
     from cardscan.parse.gguf import read_gguf
+    from cardscan.parse.limits import GGUF_READ_BYTES
     from cardscan.parse.reader import BufferedReader
 
-    reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=max_header)
+    # GGUF headers carry whole vocabularies (several MB), so their read budget is their own, not the JSON header's.
+    budget = max(max_header, GGUF_READ_BYTES.value)
+    reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=budget)
     header = read_gguf(reader)
-    return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size)
+    return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size, header.notes)
 
 
 def _read_torch(source: Source, path: str, size: int | None, index_f: Future | None, max_header: int) -> FileHeader:

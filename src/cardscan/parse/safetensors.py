@@ -1,22 +1,43 @@
 """Safetensors headers: 8-byte little-endian length N, then N bytes of JSON describing every tensor.
 
-Parsing is strict (known dtypes, integer shapes, contiguous data offsets matching the shape), because a header
-that lies about its tensors would make every figure downstream wrong.
+Format: https://github.com/huggingface/safetensors#format. Parsing is strict (known dtypes, integer shapes,
+contiguous data offsets matching the shape), because a header that lies about its tensors would make every figure
+downstream wrong. It is also bounded (cardscan.parse.limits): the JSON is pre-scanned for its nesting depth and
+size before the standard library's parser builds anything, and integers are refused past 20 digits.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cardscan.errors import FormatError
+from cardscan.parse.limits import (
+    JSON_DEPTH,
+    JSON_INT_DIGITS,
+    JSON_VALUES,
+    ST_HEADER_BYTES,
+    ST_METADATA_KEYS,
+    ST_TENSORS,
+    LimitExceeded,
+    check,
+)
 from cardscan.tensors import SAFETENSORS_DTYPES, TensorInfo
 
-# huggingface_hub refuses headers over 25 MB; the reference Rust crate over 100 MB. We follow the crate: DeepSeek-scale
-# shards stay far below it, and anything larger is not a real checkpoint.
-MAX_HEADER_BYTES = 100_000_000
+# huggingface_hub refuses headers over 25 MB and the reference Rust crate over 100 MB; we stop at the limit table's
+# value, which keeps one parse within the per-repo memory budget (docs/security.md).
+MAX_HEADER_BYTES = ST_HEADER_BYTES.value
 LENGTH_PREFIX = 8
+INT64_MAX = (1 << 63) - 1
+"""Shapes, element counts and offsets are u64 in the format; anything past int64 is a lie about a real file."""
+
+# The pre-scan works on the JSON with its strings removed: a regex over the text (C speed, no Python loop per byte),
+# then bracket counts. A hand-written scanner is not needed: json itself does the real parse afterwards.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
 
 
 @dataclass(frozen=True)
@@ -40,9 +61,8 @@ def header_length(prefix: bytes, max_header: int = MAX_HEADER_BYTES) -> int:
     (n,) = struct.unpack("<Q", prefix[:LENGTH_PREFIX])
     if n < 2:
         raise FormatError(f"safetensors header length {n} is too small")
-    if n > max_header:
-        raise FormatError(f"safetensors header is {n:,} bytes, over the {max_header:,}-byte limit")
-    return n
+    limit = ST_HEADER_BYTES if max_header == ST_HEADER_BYTES.value else replace(ST_HEADER_BYTES, value=max_header)
+    return check(limit, n, "safetensors header")
 
 
 def parse_header(
@@ -50,20 +70,17 @@ def parse_header(
 ) -> SafetensorsHeader:
     """Parse a safetensors header from the file's first 8 + N bytes (more bytes are ignored).
 
-    `file_size`, when known, checks that the data section the header describes fits in the file.
+    `file_size`, when known, checks that the data section the header describes fits in the file. Callers pass
+    None for a header-only copy (a file of exactly 8 + N bytes, which cardscan accepts and notes as such).
     """
     n = header_length(data, max_header)
-    raw = data[LENGTH_PREFIX : LENGTH_PREFIX + n]
-    if len(raw) < n:
-        raise FormatError(f"header truncated: {len(raw):,} of {n:,} bytes")
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"safetensors header is not valid UTF-8 JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise FormatError("safetensors header is not a JSON object")
+    if len(data) - LENGTH_PREFIX < n:
+        raise FormatError(f"header truncated: {max(len(data) - LENGTH_PREFIX, 0):,} of {n:,} bytes")
+    obj = _load_json(memoryview(data)[LENGTH_PREFIX : LENGTH_PREFIX + n])
     metadata = _metadata(obj.pop("__metadata__", None))
+    check(ST_TENSORS, len(obj), "safetensors header")
     tensors = sorted((_tensor(name, entry, file) for name, entry in obj.items()), key=lambda t: t[1])
+    del obj
     data_bytes = _check_layout(tensors)
     if file_size is not None and LENGTH_PREFIX + n + data_bytes > file_size:
         raise FormatError(
@@ -72,11 +89,67 @@ def parse_header(
     return SafetensorsHeader(tuple(t for t, _ in tensors), metadata, n, data_bytes)
 
 
+def _load_json(raw: memoryview) -> dict:
+    """The header's JSON object, parsed only after a pre-scan bounds its depth and size."""
+    try:
+        text = str(raw, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"safetensors header is not valid UTF-8 JSON: {exc}") from None
+    _prescan(text)
+    try:
+        obj = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"safetensors header is not valid JSON: {exc}") from None
+    except RecursionError:  # unreachable after the depth pre-scan; kept so no input can become an internal error
+        raise LimitExceeded(JSON_DEPTH, None, "safetensors header nesting") from None
+    if not isinstance(obj, dict):
+        raise FormatError("safetensors header is not a JSON object")
+    return obj
+
+
+def _prescan(text: str) -> None:
+    """Refuse JSON nested deeper than JSON_DEPTH or holding more values than the limits allow, cheaply."""
+    bare = _STRING.sub("", text)
+    check(JSON_VALUES, bare.count(",") + 1, "safetensors header JSON")
+    check(ST_TENSORS, max(bare.count("{") - 2, 0), "safetensors header (objects)")
+    brackets = _NOT_BRACKET.sub("", bare)
+    del bare
+    for _ in range(JSON_DEPTH.value):  # each pass removes exactly one level of innermost pairs
+        if not brackets:
+            return
+        brackets = _INNERMOST_PAIR.sub("", brackets)
+    if brackets:
+        if _INNERMOST_PAIR.search(brackets) is None:
+            raise FormatError("safetensors header is not valid JSON: unbalanced brackets")
+        raise LimitExceeded(JSON_DEPTH, None, "safetensors header nesting")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json's object_pairs_hook: duplicate names would silently merge two tensors (or two metadata values)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise FormatError(f"safetensors header names {dup!r} twice")
+    return obj
+
+
+def _bounded_int(literal: str) -> int:
+    """json's parse_int: refuse literals past u64's 20 digits before Python converts them."""
+    check(JSON_INT_DIGITS, len(literal.lstrip("-")), "safetensors header integer")
+    return int(literal)
+
+
+def _no_constant(name: str) -> float:
+    raise FormatError(f"safetensors header holds {name}, which is not JSON")
+
+
 def _metadata(value: object) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise FormatError("__metadata__ must map strings to strings")
+    check(ST_METADATA_KEYS, len(value), "safetensors __metadata__")
     return dict(value)
 
 
@@ -84,8 +157,8 @@ def _tensor(name: str, entry: object, file: str) -> tuple[TensorInfo, tuple[int,
     if not isinstance(entry, dict):
         raise FormatError(f"tensor {name!r}: entry is not an object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in SAFETENSORS_DTYPES:
-        raise FormatError(f"tensor {name!r}: unknown dtype {dtype!r}")
+    if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
+        raise FormatError(f"tensor {name!r}: unknown dtype {str(dtype)[:40]!r}")
     if not isinstance(shape, list) or not all(_is_uint(d) for d in shape):
         raise FormatError(f"tensor {name!r}: shape must be a list of non-negative integers")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
@@ -93,20 +166,20 @@ def _tensor(name: str, entry: object, file: str) -> tuple[TensorInfo, tuple[int,
     begin, end = offsets
     if end < begin:
         raise FormatError(f"tensor {name!r}: data_offsets end before they begin")
+    numel = 1
+    for d in shape:
+        numel *= d
+        if numel > INT64_MAX:  # checked per step so a long shape never builds a huge integer
+            raise FormatError(f"tensor {name!r}: shape {shape[:8]} has more elements than int64 can count")
     info = TensorInfo(name=name, dtype=dtype, shape=tuple(shape), nbytes=end - begin, file=file)
-    expected = _expected_bytes(info)
+    expected = (numel * SAFETENSORS_DTYPES[dtype].bits + 7) // 8  # sub-byte dtypes (F4, F6) round up
     if expected != info.nbytes:
         raise FormatError(f"tensor {name!r}: {info.nbytes} bytes stored but {dtype} {shape} needs {expected}")
     return info, (begin, end)
 
 
 def _is_uint(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _expected_bytes(t: TensorInfo) -> int:
-    # Sub-byte dtypes (F4, F6) pack along the flattened tensor and round up to whole bytes.
-    return (t.numel * SAFETENSORS_DTYPES[t.dtype].bits + 7) // 8
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX
 
 
 def _check_layout(tensors: list[tuple[TensorInfo, tuple[int, int]]]) -> int:
