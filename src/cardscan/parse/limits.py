@@ -150,8 +150,8 @@ PICKLE_BUILT_BYTES = Limit(
     "estimated memory of every value the machine builds (an empty list ~56 B, a string its length + 49)",
 )  # fmt: skip
 PICKLE_LONG_BYTES = Limit(
-    "pickle.long_bytes", 16, "bytes", _BAD,
-    "LONG1/LONG4 integers; torch writes at most 8-byte sizes, and huge ones make arithmetic slow",
+    "pickle.long_bytes", 1024, "bytes", _BAD,
+    "LONG1/LONG4 integers; torch writes at most 8-byte sizes, and 1 KB ones keep any arithmetic cheap",
 )  # fmt: skip
 PICKLE_NESTING = Limit(
     "pickle.nesting", 32, "levels", _BIG,

@@ -105,6 +105,10 @@ class BufferedReader:
 
     # -- reads -----------------------------------------------------------------------------------------------
 
+    def drop_buffer(self) -> None:
+        """Forget buffered bytes (after the last read of a large member, so it is not held twice)."""
+        self._buf, self._buf_start = b"", self.pos
+
     def seek(self, offset: int) -> None:
         """Move to an absolute offset (buffered bytes before it are dropped on the next fetch)."""
         if offset < 0 or (self.size is not None and offset > self.size):
