@@ -12,6 +12,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from cardscan.errors import FormatError
 from cardscan.parse.limits import (
@@ -38,6 +39,17 @@ INT64_MAX = (1 << 63) - 1
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
+_TENSOR_KEYS = frozenset(("dtype", "shape", "data_offsets"))
+_DTYPE_NAMES = {name: name for name in SAFETENSORS_DTYPES}
+"""Canonical dtype strings, so 65k tensors share one "BF16" instead of holding 65k copies."""
+
+
+class _RawTensor(NamedTuple):
+    """A tensor entry as json hands it over, compacted on the spot (a dict per entry costs 3x the memory)."""
+
+    dtype: object
+    shape: tuple
+    offsets: tuple
 
 
 @dataclass(frozen=True)
@@ -79,14 +91,14 @@ def parse_header(
     obj = _load_json(memoryview(data)[LENGTH_PREFIX : LENGTH_PREFIX + n])
     metadata = _metadata(obj.pop("__metadata__", None))
     check(ST_TENSORS, len(obj), "safetensors header")
-    tensors = sorted((_tensor(name, entry, file) for name, entry in obj.items()), key=lambda t: t[1])
+    entries = sorted((*e.offsets, name, e) for name, e in ((k, _entry(k, v)) for k, v in obj.items()))
     del obj
-    data_bytes = _check_layout(tensors)
+    tensors, data_bytes = _layout(entries, file)
     if file_size is not None and LENGTH_PREFIX + n + data_bytes > file_size:
         raise FormatError(
             f"header describes {data_bytes:,} data bytes but the file holds {file_size - LENGTH_PREFIX - n:,}"
         )
-    return SafetensorsHeader(tuple(t for t, _ in tensors), metadata, n, data_bytes)
+    return SafetensorsHeader(tensors, metadata, n, data_bytes)
 
 
 def _load_json(raw: memoryview) -> dict:
@@ -97,7 +109,7 @@ def _load_json(raw: memoryview) -> dict:
         raise FormatError(f"safetensors header is not valid UTF-8 JSON: {exc}") from None
     _prescan(text)
     try:
-        obj = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int, parse_constant=_no_constant)
+        obj = json.loads(text, object_pairs_hook=_object, parse_int=_bounded_int, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise FormatError(f"safetensors header is not valid JSON: {exc}") from None
     except RecursionError:  # unreachable after the depth pre-scan; kept so no input can become an internal error
@@ -124,13 +136,21 @@ def _prescan(text: str) -> None:
         raise LimitExceeded(JSON_DEPTH, None, "safetensors header nesting")
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    """json's object_pairs_hook: duplicate names would silently merge two tensors (or two metadata values)."""
+def _object(pairs: list[tuple[str, object]]) -> dict | _RawTensor:
+    """json's object_pairs_hook: refuse duplicate names (they would silently merge two tensors or two metadata
+    values), and compact tensor entries (an object with exactly dtype, shape and data_offsets, the last two lists:
+    never valid metadata, whose values are strings)."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise FormatError(f"safetensors header names {dup!r} twice")
+        raise FormatError(f"safetensors header names {dup[:80]!r} twice")
+    if len(obj) == 3 and obj.keys() == _TENSOR_KEYS:
+        dtype, shape, offsets = obj["dtype"], obj["shape"], obj["data_offsets"]
+        if isinstance(shape, list) and isinstance(offsets, list):
+            return _RawTensor(
+                _DTYPE_NAMES.get(dtype, dtype) if isinstance(dtype, str) else dtype, tuple(shape), tuple(offsets)
+            )
     return obj
 
 
@@ -153,41 +173,46 @@ def _metadata(value: object) -> dict[str, str]:
     return dict(value)
 
 
-def _tensor(name: str, entry: object, file: str) -> tuple[TensorInfo, tuple[int, int]]:
-    if not isinstance(entry, dict):
-        raise FormatError(f"tensor {name!r}: entry is not an object")
-    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+def _entry(name: str, raw: object) -> _RawTensor:
+    """One tensor entry, validated."""
+    if isinstance(raw, dict):  # an entry with extra keys (tolerated, as the reference parser does) or missing ones
+        raw = _RawTensor(raw.get("dtype"), raw.get("shape"), raw.get("data_offsets"))  # type: ignore[arg-type]
+    if not isinstance(raw, _RawTensor):
+        raise FormatError(f"tensor {name[:80]!r}: entry is not an object")
+    dtype, shape, offsets = raw
     if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
-        raise FormatError(f"tensor {name!r}: unknown dtype {str(dtype)[:40]!r}")
-    if not isinstance(shape, list) or not all(_is_uint(d) for d in shape):
-        raise FormatError(f"tensor {name!r}: shape must be a list of non-negative integers")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
-        raise FormatError(f"tensor {name!r}: data_offsets must be two non-negative integers")
+        raise FormatError(f"tensor {name[:80]!r}: unknown dtype {str(dtype)[:40]!r}")
+    if not isinstance(shape, tuple | list) or not all(_is_uint(d) for d in shape):
+        raise FormatError(f"tensor {name[:80]!r}: shape must be a list of non-negative integers")
+    if not (isinstance(offsets, tuple | list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
+        raise FormatError(f"tensor {name[:80]!r}: data_offsets must be two non-negative integers")
     begin, end = offsets
     if end < begin:
-        raise FormatError(f"tensor {name!r}: data_offsets end before they begin")
+        raise FormatError(f"tensor {name[:80]!r}: data_offsets end before they begin")
     numel = 1
     for d in shape:
         numel *= d
         if numel > INT64_MAX:  # checked per step so a long shape never builds a huge integer
-            raise FormatError(f"tensor {name!r}: shape {shape[:8]} has more elements than int64 can count")
-    info = TensorInfo(name=name, dtype=dtype, shape=tuple(shape), nbytes=end - begin, file=file)
+            raise FormatError(f"tensor {name[:80]!r}: shape {list(shape[:8])} has more elements than int64 can count")
     expected = (numel * SAFETENSORS_DTYPES[dtype].bits + 7) // 8  # sub-byte dtypes (F4, F6) round up
-    if expected != info.nbytes:
-        raise FormatError(f"tensor {name!r}: {info.nbytes} bytes stored but {dtype} {shape} needs {expected}")
-    return info, (begin, end)
+    if expected != end - begin:
+        raise FormatError(
+            f"tensor {name[:80]!r}: {end - begin} bytes stored but {dtype} {list(shape)} needs {expected}"
+        )
+    return raw
 
 
 def _is_uint(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX
 
 
-def _check_layout(tensors: list[tuple[TensorInfo, tuple[int, int]]]) -> int:
-    """Data must be covered exactly: no holes, no overlaps (the safetensors rule)."""
-    position = 0
-    for info, (begin, end) in tensors:
+def _layout(entries: list[tuple[int, int, str, _RawTensor]], file: str) -> tuple[tuple[TensorInfo, ...], int]:
+    """Tensors in data order; data must be covered exactly: no holes, no overlaps (the safetensors rule)."""
+    position, out = 0, []
+    for begin, end, name, raw in entries:
         if begin != position:
             kind = "overlaps the previous tensor" if begin < position else "leaves a hole before it"
-            raise FormatError(f"tensor {info.name!r} {kind} (offset {begin}, expected {position})")
+            raise FormatError(f"tensor {name[:80]!r} {kind} (offset {begin}, expected {position})")
+        out.append(TensorInfo(name=name, dtype=raw.dtype, shape=tuple(raw.shape), nbytes=end - begin, file=file))
         position = end
-    return position
+    return tuple(out), position
