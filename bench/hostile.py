@@ -30,7 +30,8 @@ _spec.loader.exec_module(make_hostile)  # type: ignore[union-attr]
 BUDGET_RSS = 64 << 20
 """Extra peak RSS one file may cost over the baseline process (issue 14's per-repo budget)."""
 BUDGET_SECONDS = 2.0
-"""Wall-clock goal per hostile file."""
+"""Time goal per hostile file, checked on CPU seconds (user + system): on a shared machine wall time mostly
+measures the neighbours; both are printed."""
 
 
 @dataclass(frozen=True)
@@ -133,18 +134,21 @@ def main() -> None:
 def report(base: Measure, files: list, measures: list[Measure], canary: bool) -> None:
     print(f"baseline: {base.rss / 2**20:.1f} MB RSS, {base.seconds:.2f} s ({sys.version.split()[0]})")
     print(f"{'case':34} {'size':>10} {'expected':>10} {'got':>10} {'+RSS MB':>8} {'s':>6} {'cpu s':>6}")
-    worst_rss, worst_s, bad = 0, 0.0, 0
+    worst_rss, worst_s, worst_cpu, bad = 0, 0.0, 0.0, 0
     for (case, path), m in zip(files, measures, strict=True):
         extra = max(m.rss - base.rss, 0)
-        worst_rss, worst_s = max(worst_rss, extra), max(worst_s, m.seconds)
-        flag = "" if m.outcome == case.expect and extra <= BUDGET_RSS and m.seconds <= BUDGET_SECONDS else "  <-- !"
+        worst_rss, worst_s, worst_cpu = max(worst_rss, extra), max(worst_s, m.seconds), max(worst_cpu, m.cpu)
+        flag = "" if m.outcome == case.expect and extra <= BUDGET_RSS and m.cpu <= BUDGET_SECONDS else "  <-- !"
         bad += bool(flag)
         size = path.stat().st_size
         print(
             f"{case.name:34} {size:>10,} {case.expect:>10} {m.outcome:>10} {extra / 2**20:>8.1f} "
             f"{m.seconds:>6.2f} {m.cpu:>6.2f}{flag}"
         )
-    print(f"{len(files)} cases: worst +{worst_rss / 2**20:.1f} MB RSS, worst {worst_s:.2f} s; {bad} off target;")
+    print(
+        f"{len(files)} cases: worst +{worst_rss / 2**20:.1f} MB RSS, worst {worst_cpu:.2f} CPU s "
+        f"({worst_s:.2f} s wall); {bad} off target"
+    )
     print(f"canary file created: {'YES' if canary else 'no'}")
 
 

@@ -82,7 +82,17 @@ def st_duplicate_names() -> bytes:
     )
 
 
-def st_big_metadata_string(header_bytes: int = 16 * MIB) -> bytes:
+def st_long_names(count: int = 65_536, header_bytes: int = 8 * MIB) -> bytes:
+    """`count` one-byte tensors whose names are padded so the header is `header_bytes` long (both limits at once)."""
+    shortest = len(st_tiny_tensors(count)) - count - 8
+    pad = b"n" * ((header_bytes - shortest) // count)
+    body = b",".join(
+        b'"%s%d":{"dtype":"U8","shape":[1],"data_offsets":[%d,%d]}' % (pad, i, i, i + 1) for i in range(count)
+    )
+    return st(b"{" + body + b"}", bytes(count))
+
+
+def st_big_metadata_string(header_bytes: int = 8 * MIB) -> bytes:
     """A valid header of exactly `header_bytes` (the safetensors.header_bytes limit), nearly all one string."""
     shell = json.dumps({"__metadata__": {"notes": ""}, "w": _entry("U8", [1], 0, 1)}, separators=(",", ":"))
     return st({"__metadata__": {"notes": "x" * (header_bytes - len(shell))}, "w": _entry("U8", [1], 0, 1)}, b"\0")
@@ -225,11 +235,19 @@ SAFETENSORS: list[Case] = [
         big=True,
     ),
     Case(
+        "st_at_limit_long_names",
+        ".safetensors",
+        "ok",
+        st_long_names,
+        "65,536 tensors with names filling an 8 MiB header (both limits): must still fit the memory budget",
+        big=True,
+    ),
+    Case(
         "st_at_limit_metadata_string",
         ".safetensors",
         "ok",
         st_big_metadata_string,
-        "a valid 16 MiB header (the limit), one metadata string: must still fit the memory budget",
+        "a valid 8 MiB header (the limit), one metadata string: must still fit the memory budget",
         big=True,
     ),
     Case(
@@ -379,9 +397,10 @@ GGUF: list[Case] = [
 def torch_zip(pkl: bytes, *, deflate: bool = False) -> bytes:
     out = io.BytesIO()
     method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("archive/data.pkl", pkl, compress_type=method, compresslevel=9 if deflate else None)
-        z.writestr("archive/version", "3\n")
+    with zipfile.ZipFile(out, "w") as z:  # fixed timestamps: the kept files must be reproducible byte for byte
+        pkl_info = zipfile.ZipInfo("archive/data.pkl", date_time=(1980, 1, 1, 0, 0, 0))
+        z.writestr(pkl_info, pkl, compress_type=method, compresslevel=9 if deflate else None)
+        z.writestr(zipfile.ZipInfo("archive/version", date_time=(1980, 1, 1, 0, 0, 0)), "3\n")
     return out.getvalue()
 
 

@@ -54,12 +54,12 @@ _BIG, _BAD = ErrorCode.TOO_LARGE, ErrorCode.MALFORMED
 
 # --- safetensors (https://github.com/huggingface/safetensors#format) -----------------------------------------------
 ST_HEADER_BYTES = Limit(
-    "safetensors.header_bytes", 16 * MIB, "bytes", _BIG,
-    "the JSON a parse holds in memory (~4x on decoding); real shard headers are KBs, 65k tensors ~ 8 MB",
+    "safetensors.header_bytes", 8 * MIB, "bytes", _BIG,
+    "a header is held ~4 times while read and parsed; shards' are KBs, 65k tensors with typical names ~7 MB",
 )  # fmt: skip
 ST_TENSORS = Limit(
     "safetensors.tensors", 65_536, "tensors", _BIG,
-    "~1 KB of memory each while parsing; the largest real single files hold ~20k (unsharded MoE checkpoints)",
+    "~0.7 KB of memory each while parsing; real shards hold hundreds to a few thousand",
 )  # fmt: skip
 ST_METADATA_KEYS = Limit(
     "safetensors.metadata_keys", 4_096, "keys", _BIG,
@@ -146,8 +146,8 @@ PICKLE_CONTAINER_ITEMS = Limit(
     "one list, tuple or dict (a state dict holds one pair per tensor)",
 )  # fmt: skip
 PICKLE_BUILT_BYTES = Limit(
-    "pickle.built_bytes", 24 * MIB, "bytes", _BIG,
-    "estimated memory of every value the machine builds (an empty list ~56 B, a string its length + 49)",
+    "pickle.built_bytes", 32 * MIB, "bytes", _BIG,
+    "estimated memory of every value built (~1.2 KB per tensor for torch.save's pickles: ~28k tensors)",
 )  # fmt: skip
 PICKLE_LONG_BYTES = Limit(
     "pickle.long_bytes", 1024, "bytes", _BAD,
@@ -175,3 +175,7 @@ def limits_table() -> str:
     for limit in LIMITS:
         rows.append(f"| `{limit.name}` | {limit.value:,} {limit.unit} | `{limit.code.value}` | {limit.reason} |")
     return "\n".join(rows)
+
+
+if __name__ == "__main__":  # `python -m cardscan.parse.limits` prints the table for docs/security.md
+    print(limits_table())
