@@ -44,7 +44,8 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object
     base = min((bench.baseline(work) for _ in range(2)), key=lambda m: m.rss)
     files = bench.case_files(work)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip([c.name for c, _ in files], pool.map(lambda cf: bench.run_cli(cf[1], work), files)))
+        runs = pool.map(lambda cf: bench.run_cli(cf[1], work), files)
+        results = dict(zip([c.name for c, _ in files], runs, strict=True))
     for case, path in files:  # the big ones are 10-100 MB each: don't keep them around
         if case.big:
             path.unlink()
