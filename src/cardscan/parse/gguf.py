@@ -419,7 +419,8 @@ def _general_config(metadata: dict[str, MetaValue], config: dict[str, Any]) -> N
         config["base_model"] = bases
 
 
-# GGUF type names in file names (shared/spec/quant-formats.md §9).
+# GGUF type names in file names, as llama.cpp's quantize tool writes them (`Q4_K_M`, `IQ2_XXS`, `BF16`…; the
+# names of `LlamaFileType` in https://github.com/ggml-org/llama.cpp/blob/master/gguf-py/gguf/constants.py).
 _QUANT_NAME_RE = re.compile(
     r"(?<![A-Za-z0-9])(?:I?Q[1-8]_(?:0|1|K(?:_[SML])?|XXS|XS|S|M|NL)|TQ[12]_0|MXFP4(?:_MOE)?|BF16|F16|F32)"
     r"(?![A-Za-z0-9])",
