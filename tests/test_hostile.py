@@ -95,3 +95,23 @@ def test_security_doc_shows_the_limits_table() -> None:
     doc = (ROOT / "docs" / "security.md").read_text()
     block = re.search(r"<!-- limits:begin -->\n(.*?)\n<!-- limits:end -->", doc, re.S)
     assert block is not None and block.group(1) == limits_table(), "regenerate with `python -m cardscan.parse.limits`"
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def _allocate() -> int:
+    return len(bytearray(2 << 30))
+
+
+def test_isolated_pool_survives_cpu_and_memory_blowups() -> None:
+    from cardscan.parse.isolate import CpuLimitExceeded, isolated_pool, run_limited
+
+    with isolated_pool(1, extra_memory=256 << 20) as pool:
+        with pytest.raises(CpuLimitExceeded):
+            pool.submit(run_limited, _spin, cpu_seconds=1).result(timeout=60)
+        with pytest.raises(MemoryError):
+            pool.submit(run_limited, _allocate).result(timeout=60)
+        assert pool.submit(run_limited, len, "still alive").result(timeout=60) == 11

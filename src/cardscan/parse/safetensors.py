@@ -181,23 +181,24 @@ def _entry(name: str, raw: object) -> _RawTensor:
         raise FormatError(f"tensor {name[:80]!r}: entry is not an object")
     dtype, shape, offsets = raw
     if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
-        raise FormatError(f"tensor {name[:80]!r}: unknown dtype {str(dtype)[:40]!r}")
+        shown = dtype[:40] if isinstance(dtype, str) else f"a {type(dtype).__name__}"
+        raise FormatError(f"tensor {name[:80]!r}: unknown dtype {shown!r}")
     if not isinstance(shape, tuple | list) or not all(_is_uint(d) for d in shape):
         raise FormatError(f"tensor {name[:80]!r}: shape must be a list of non-negative integers")
-    if not (isinstance(offsets, tuple | list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
-        raise FormatError(f"tensor {name[:80]!r}: data_offsets must be two non-negative integers")
-    begin, end = offsets
-    if end < begin:
-        raise FormatError(f"tensor {name[:80]!r}: data_offsets end before they begin")
     numel = 1
     for d in shape:
         numel *= d
         if numel > INT64_MAX:  # checked per step so a long shape never builds a huge integer
             raise FormatError(f"tensor {name[:80]!r}: shape {list(shape[:8])} has more elements than int64 can count")
+    if not (isinstance(offsets, tuple | list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
+        raise FormatError(f"tensor {name[:80]!r}: data_offsets must be two non-negative integers")
+    begin, end = offsets
+    if end < begin:
+        raise FormatError(f"tensor {name[:80]!r}: data_offsets end before they begin")
     expected = (numel * SAFETENSORS_DTYPES[dtype].bits + 7) // 8  # sub-byte dtypes (F4, F6) round up
     if expected != end - begin:
         raise FormatError(
-            f"tensor {name[:80]!r}: {end - begin} bytes stored but {dtype} {list(shape)} needs {expected}"
+            f"tensor {name[:80]!r}: {end - begin} bytes stored but {dtype} {list(shape[:8])} needs {expected}"
         )
     return raw
 
