@@ -194,13 +194,13 @@ class _Parser:
         name = self.string()
         n_dims = self.r.u32()
         if n_dims > MAX_DIMS:
-            raise FormatError(f"tensor {name!r}: {n_dims} dims exceeds {MAX_DIMS}")
+            raise FormatError(f"tensor {name[:80]!r}: {n_dims} dims exceeds {MAX_DIMS}")
         dims = tuple(self.count() for _ in range(n_dims))
         numel = 1
         for d in dims:
             numel *= d
         if numel > INT64_MAX:
-            raise FormatError(f"tensor {name!r}: shape {dims} has more elements than int64 can count")
+            raise FormatError(f"tensor {name[:80]!r}: shape {dims} has more elements than int64 can count")
         return name, dims, self.r.u32(), self.r.u64()
 
 
@@ -239,7 +239,7 @@ def _tensor(name: str, dims: tuple[int, ...], type_id: int) -> TensorInfo:
         numel *= d
     nbytes = gtype.nbytes(numel)
     if gtype.known and nbytes is None:
-        raise FormatError(f"tensor {name!r}: {numel} elements is not a whole number of {gtype.name} blocks")
+        raise FormatError(f"tensor {name[:80]!r}: {numel} elements is not a whole number of {gtype.name} blocks")
     return TensorInfo(name=name, dtype=gtype.name, shape=dims, nbytes=nbytes or 0)
 
 
@@ -310,7 +310,7 @@ def _check_data_layout(tensors: list[TensorInfo], offsets: list[int], unknown: s
     end = 0
     for begin, stop, name in spans:
         if begin < end:
-            raise FormatError(f"GGUF tensor {name!r} overlaps the previous tensor's data (offset {begin:,})")
+            raise FormatError(f"GGUF tensor {name[:80]!r} overlaps the previous tensor's data (offset {begin:,})")
         end = stop
     if data_size is not None and end > data_size:
         raise FormatError(f"GGUF tensors describe {end:,} data bytes but the file holds {data_size:,}")

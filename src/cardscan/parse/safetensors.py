@@ -214,6 +214,7 @@ def _layout(entries: list[tuple[int, int, str, _RawTensor]], file: str) -> tuple
         if begin != position:
             kind = "overlaps the previous tensor" if begin < position else "leaves a hole before it"
             raise FormatError(f"tensor {name[:80]!r} {kind} (offset {begin}, expected {position})")
-        out.append(TensorInfo(name=name, dtype=raw.dtype, shape=tuple(raw.shape), nbytes=end - begin, file=file))
+        dtype = str(raw.dtype)  # validated in _entry: one of SAFETENSORS_DTYPES' (shared) key strings
+        out.append(TensorInfo(name=name, dtype=dtype, shape=tuple(raw.shape), nbytes=end - begin, file=file))
         position = end
     return tuple(out), position
