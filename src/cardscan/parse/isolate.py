@@ -1,4 +1,4 @@
-"""A second wall around parsing: run work in worker processes with address-space and CPU limits (POSIX only).
+"""A second wall around parsing: run work in worker processes with address-space and CPU limits (Linux).
 
 The parse budgets (cardscan.parse.limits) are the first wall; this one is for a parser *bug* that slips past them:
 the worker that runs out of memory or CPU fails its one task with an exception instead of taking the batch down.
