@@ -201,6 +201,13 @@ SAFETENSORS: list[Case] = [
         lambda: st({"a": _entry("U8", [1 << 40], 0, 1 << 40)}, bytes(5000)),
         "a 5 KB file whose header claims 1 TB of tensor data",
     ),
+    Case(
+        "st_escaped_quotes",
+        ".safetensors",
+        "malformed",
+        lambda: st(b'{"a":"' + b'\\"' * 100_000),
+        "an unterminated string of 100k escaped quotes (a quadratic trap for naive string regexes)",
+    ),
     Case("st_nested_1e5", ".safetensors", "malformed", lambda: st_nested(100_000, False), "a shape 10^5 deep"),
     Case(
         "st_nested_1e6_metadata",

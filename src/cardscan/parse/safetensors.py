@@ -36,7 +36,9 @@ INT64_MAX = (1 << 63) - 1
 
 # The pre-scan works on the JSON with its strings removed: a regex over the text (C speed, no Python loop per byte),
 # then bracket counts. A hand-written scanner is not needed: json itself does the real parse afterwards.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A string runs to its closing quote, or to the end of the text when it has none: every attempt that starts at a
+# quote succeeds, so the engine never retries from inside a string (which made `"\"\"\"…` quadratic).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
 _TENSOR_KEYS = frozenset(("dtype", "shape", "data_offsets"))
