@@ -421,10 +421,6 @@ def lie_usize(data: bytes, usize: int) -> bytes:
     return bytes(buf)
 
 
-def _shell(cmd: str) -> bytes:
-    return b"S'" + cmd.encode() + b"'\n"
-
-
 TOUCH = f"touch {CANARY}"
 OS_SYSTEM = b"\x80\x02cos\nsystem\nq\x00X" + struct.pack("<I", len(TOUCH)) + TOUCH.encode() + b"\x85R."
 EVAL = f"open('{CANARY}', 'w')".encode()
@@ -437,7 +433,7 @@ def reduce_payload() -> bytes:
     return b"\x80\x02cposix\nsystem\nq\x00X" + struct.pack("<I", len(cmd)) + cmd + b"\x85q\x01Rq\x02."
 
 
-INST = b"(" + _shell(TOUCH) + b"ios\nsystem\n."
+INST = b"(X" + struct.pack("<I", len(TOUCH)) + TOUCH.encode() + b"ios\nsystem\n."
 OBJ = b"\x80\x02(cos\nsystem\nX" + struct.pack("<I", len(TOUCH)) + TOUCH.encode() + b"o."
 OBJ_ALLOWED = b"\x80\x02(ctorch\nFloatStorage\no."
 NEWOBJ = b"\x80\x02csubprocess\nPopen\n]X" + struct.pack("<I", len(TOUCH)) + TOUCH.encode() + b"a\x85\x81."
