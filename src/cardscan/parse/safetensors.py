@@ -12,7 +12,6 @@ import json
 import re
 import struct
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
 from cardscan.errors import FormatError
 from cardscan.parse.limits import (
@@ -34,24 +33,29 @@ LENGTH_PREFIX = 8
 INT64_MAX = (1 << 63) - 1
 """Shapes, element counts and offsets are u64 in the format; anything past int64 is a lie about a real file."""
 
-# The pre-scan works on the JSON with its strings removed: a regex over the text (C speed, no Python loop per byte),
-# then bracket counts. A hand-written scanner is not needed: json itself does the real parse afterwards.
-# A string runs to its closing quote, or to the end of the text when it has none: every attempt that starts at a
-# quote succeeds, so the engine never retries from inside a string (which made `"\"\"\"…` quadratic).
+# The pre-scan works on the JSON with its strings removed, with C-speed string operations only (no Python loop per
+# byte); it bounds what json may build, and json itself then does the real parse, so no JSON parser is written here.
+# Without escaped quotes, quotes delimit strings exactly and splitting on them is the fast way; otherwise (and for
+# big headers) a regex in which a string runs to its closing quote or to the end of the text, so every attempt that
+# starts at a quote succeeds and the engine never retries from inside a string (`"\"\"\"…` was quadratic).
+_SPLIT_MAX = 1 << 20
+"""Up to this size a header is split on quotes (4x faster); beyond, the regex (no object per string: the split's
+list would cost ~10 MB at the header limit)."""
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
+_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+_TOO_MANY_DIGITS = "0" * (JSON_INT_DIGITS.value + 1)
+"""With every digit made a 0, a number over the digit limit is a plain substring search (a regex is 20x slower)."""
+_KEEP_BRACKETS = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
+"""Deletes every ASCII character but brackets (anything else left outside strings is not JSON)."""
 _TENSOR_KEYS = frozenset(("dtype", "shape", "data_offsets"))
 _DTYPE_NAMES = {name: name for name in SAFETENSORS_DTYPES}
 """Canonical dtype strings, so 65k tensors share one "BF16" instead of holding 65k copies."""
 
 
-class _RawTensor(NamedTuple):
-    """A tensor entry as json hands it over, compacted on the spot (a dict per entry costs 3x the memory)."""
-
-    dtype: object
-    shape: tuple
-    offsets: tuple
+_RawTensor = tuple[object, tuple, list]
+"""A tensor entry compacted as json hands it over, `(dtype, shape, data_offsets)`: a dict per entry costs 3x the
+memory. json itself never makes tuples, so a tuple in the parsed object is always one of these."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ def parse_header(
     obj = _load_json(memoryview(data)[LENGTH_PREFIX : LENGTH_PREFIX + n])
     metadata = _metadata(obj.pop("__metadata__", None))
     check(ST_TENSORS, len(obj), "safetensors header")
-    entries = sorted((*e.offsets, name, e) for name, e in ((k, _entry(k, v)) for k, v in obj.items()))
+    entries = sorted((*e[2], name, e) for name, e in ((k, _entry(k, v)) for k, v in obj.items()))
     del obj
     tensors, data_bytes = _layout(entries, file)
     if file_size is not None and LENGTH_PREFIX + n + data_bytes > file_size:
@@ -111,8 +115,8 @@ def _load_json(raw: memoryview) -> dict:
         raise FormatError(f"safetensors header is not valid UTF-8 JSON: {exc}") from None
     _prescan(text)
     try:
-        obj = json.loads(text, object_pairs_hook=_object, parse_int=_bounded_int, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
+        obj = json.loads(text, object_pairs_hook=_object, parse_constant=_no_constant)
+    except ValueError as exc:  # JSONDecodeError, or int() refusing > 4,300 digits (the pre-scan stops > 20 first)
         raise FormatError(f"safetensors header is not valid JSON: {exc}") from None
     except RecursionError:  # unreachable after the depth pre-scan; kept so no input can become an internal error
         raise LimitExceeded(JSON_DEPTH, None, "safetensors header nesting") from None
@@ -123,10 +127,16 @@ def _load_json(raw: memoryview) -> dict:
 
 def _prescan(text: str) -> None:
     """Refuse JSON nested deeper than JSON_DEPTH or holding more values than the limits allow, cheaply."""
-    bare = _STRING.sub("", text)
+    small_and_plain = len(text) <= _SPLIT_MAX and '\\"' not in text
+    bare = "".join(text.split('"')[::2]) if small_and_plain else _STRING.sub("", text)
     check(JSON_VALUES, bare.count(",") + 1, "safetensors header JSON")
     check(ST_TENSORS, max(bare.count("{") - 2, 0), "safetensors header (objects)")
-    brackets = _NOT_BRACKET.sub("", bare)
+    zeros = bare.translate(_DIGITS_TO_ZERO)
+    if (at := zeros.find(_TOO_MANY_DIGITS)) >= 0:  # json would build it (up to 4,300 digits) before we look
+        run = len(zeros) - at - len(zeros[at:].lstrip("0"))
+        raise LimitExceeded(JSON_INT_DIGITS, run, "safetensors header number")
+    del zeros
+    brackets = bare.translate(_KEEP_BRACKETS)
     del bare
     for _ in range(JSON_DEPTH.value):  # each pass removes exactly one level of innermost pairs
         if not brackets:
@@ -134,7 +144,7 @@ def _prescan(text: str) -> None:
         brackets = _INNERMOST_PAIR.sub("", brackets)
     if brackets:
         if _INNERMOST_PAIR.search(brackets) is None:
-            raise FormatError("safetensors header is not valid JSON: unbalanced brackets")
+            raise FormatError("safetensors header is not valid JSON: unbalanced brackets or text outside strings")
         raise LimitExceeded(JSON_DEPTH, None, "safetensors header nesting")
 
 
@@ -150,16 +160,8 @@ def _object(pairs: list[tuple[str, object]]) -> dict | _RawTensor:
     if len(obj) == 3 and obj.keys() == _TENSOR_KEYS:
         dtype, shape, offsets = obj["dtype"], obj["shape"], obj["data_offsets"]
         if isinstance(shape, list) and isinstance(offsets, list):
-            return _RawTensor(
-                _DTYPE_NAMES.get(dtype, dtype) if isinstance(dtype, str) else dtype, tuple(shape), tuple(offsets)
-            )
+            return (_DTYPE_NAMES.get(dtype, dtype) if isinstance(dtype, str) else dtype, tuple(shape), offsets)
     return obj
-
-
-def _bounded_int(literal: str) -> int:
-    """json's parse_int: refuse literals past u64's 20 digits before Python converts them."""
-    check(JSON_INT_DIGITS, len(literal.lstrip("-")), "safetensors header integer")
-    return int(literal)
 
 
 def _no_constant(name: str) -> float:
@@ -178,23 +180,27 @@ def _metadata(value: object) -> dict[str, str]:
 def _entry(name: str, raw: object) -> _RawTensor:
     """One tensor entry, validated."""
     if isinstance(raw, dict):  # an entry with extra keys (tolerated, as the reference parser does) or missing ones
-        raw = _RawTensor(raw.get("dtype"), raw.get("shape"), raw.get("data_offsets"))  # type: ignore[arg-type]
-    if not isinstance(raw, _RawTensor):
+        raw = (raw.get("dtype"), raw.get("shape"), raw.get("data_offsets"))
+    if not isinstance(raw, tuple):
         raise FormatError(f"tensor {name[:80]!r}: entry is not an object")
     dtype, shape, offsets = raw
     if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
         shown = dtype[:40] if isinstance(dtype, str) else f"a {type(dtype).__name__}"
         raise FormatError(f"tensor {name[:80]!r}: unknown dtype {shown!r}")
-    if not isinstance(shape, tuple | list) or not all(_is_uint(d) for d in shape):
+    if not isinstance(shape, tuple | list):
         raise FormatError(f"tensor {name[:80]!r}: shape must be a list of non-negative integers")
     numel = 1
-    for d in shape:
+    for d in shape:  # the hot loop of a big header: plain type checks, no helper calls
+        if type(d) is not int or not 0 <= d <= INT64_MAX:
+            raise FormatError(f"tensor {name[:80]!r}: shape must be a list of non-negative integers")
         numel *= d
         if numel > INT64_MAX:  # checked per step so a long shape never builds a huge integer
             raise FormatError(f"tensor {name[:80]!r}: shape {list(shape[:8])} has more elements than int64 can count")
-    if not (isinstance(offsets, tuple | list) and len(offsets) == 2 and all(_is_uint(o) for o in offsets)):
+    if not (isinstance(offsets, tuple | list) and len(offsets) == 2):
         raise FormatError(f"tensor {name[:80]!r}: data_offsets must be two non-negative integers")
     begin, end = offsets
+    if type(begin) is not int or type(end) is not int or not 0 <= begin <= INT64_MAX or not 0 <= end <= INT64_MAX:
+        raise FormatError(f"tensor {name[:80]!r}: data_offsets must be two non-negative integers")
     if end < begin:
         raise FormatError(f"tensor {name[:80]!r}: data_offsets end before they begin")
     expected = (numel * SAFETENSORS_DTYPES[dtype].bits + 7) // 8  # sub-byte dtypes (F4, F6) round up
@@ -205,10 +211,6 @@ def _entry(name: str, raw: object) -> _RawTensor:
     return raw
 
 
-def _is_uint(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX
-
-
 def _layout(entries: list[tuple[int, int, str, _RawTensor]], file: str) -> tuple[tuple[TensorInfo, ...], int]:
     """Tensors in data order; data must be covered exactly: no holes, no overlaps (the safetensors rule)."""
     position, out = 0, []
@@ -216,7 +218,7 @@ def _layout(entries: list[tuple[int, int, str, _RawTensor]], file: str) -> tuple
         if begin != position:
             kind = "overlaps the previous tensor" if begin < position else "leaves a hole before it"
             raise FormatError(f"tensor {name[:80]!r} {kind} (offset {begin}, expected {position})")
-        dtype = str(raw.dtype)  # validated in _entry: one of SAFETENSORS_DTYPES' (shared) key strings
-        out.append(TensorInfo(name=name, dtype=dtype, shape=tuple(raw.shape), nbytes=end - begin, file=file))
+        dtype = str(raw[0])  # validated in _entry: one of SAFETENSORS_DTYPES' (shared) key strings
+        out.append(TensorInfo(name=name, dtype=dtype, shape=tuple(raw[1]), nbytes=end - begin, file=file))
         position = end
     return tuple(out), position
