@@ -41,6 +41,10 @@ class LimitExceeded(FormatError):
         super().__init__(f"{what}: {got_text} {limit.unit}, over the limit {limit.name}={limit.value:,}")
         self.limit = limit
         self.code = limit.code
+        self._args = (limit, got, what)
+
+    def __reduce__(self) -> tuple:  # picklable, so it crosses from an isolated worker (parse/isolate.py) intact
+        return (type(self), self._args)
 
 
 def check(limit: Limit, got: int, what: str) -> int:
