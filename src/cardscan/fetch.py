@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from cardscan.errors import ErrorCode, FormatError, ScanError
 from cardscan.parse.gguf import read_gguf
+from cardscan.parse.limits import GGUF_READ_BYTES
 from cardscan.parse.quant_formats import QUANT_MARKER_FILES, QUANT_SIDE_FILES
 from cardscan.parse.reader import BufferedReader
 from cardscan.parse.safetensors import LENGTH_PREFIX, MAX_HEADER_BYTES, header_length, parse_header
@@ -162,7 +163,8 @@ def _read_header(
     try:
         return reader(source, path, size, index_f, max_header)
     except FormatError as exc:
-        raise ScanError(ErrorCode.MALFORMED, f"{path}: {exc}") from None
+        # A file over a parse budget carries `too_large` (cardscan.parse.limits.LimitExceeded); the rest are malformed.
+        raise ScanError(getattr(exc, "code", ErrorCode.MALFORMED), f"{path}: {exc}") from None
 
 
 def _read_safetensors(
@@ -232,9 +234,11 @@ def shard_index(raw: dict[str, Any]) -> ShardIndex:
 def _read_gguf(
     source: Source, path: str, size: int | None, index_f: Future[ShardIndex | None] | None, max_header: int
 ) -> FileHeader:
-    reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=max_header)
+    # GGUF headers carry whole vocabularies (several MB), so their read budget is their own, not the JSON header's.
+    budget = max(max_header, GGUF_READ_BYTES.value)
+    reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=budget)
     header = read_gguf(reader)
-    return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size)
+    return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size, header.notes)
 
 
 def _read_torch(

@@ -77,8 +77,12 @@ def _measured(parsed: Parsed) -> Parsed:
     r = parsed.result
     if r.parameters is not None and r.parameters.total:
         return parsed
-    found = ", ".join(f"{a.name} ({a.format})" for a in r.weights.alternatives) if r.weights else ""
-    message = "no weights cardscan can read" + (f" (found only {found})" if found else "")
+    w = r.weights
+    found = ", ".join(f"{a.name} ({a.format})" for a in w.alternatives) if w else ""
+    if w is not None and w.format and w.bytes:  # read but not countable (a legacy pickle): say what it is
+        message = f"{w.bytes:,} bytes of {w.format} weights whose tensors cardscan cannot count"
+    else:
+        message = "no weights cardscan can read" + (f" (found only {found})" if found else "")
     message += " and no parameter count from config.json or the model card"
     return replace(parsed, result=replace(r, error=Failure(ErrorCode.NO_WEIGHTS.value, message)))
 

@@ -1,7 +1,8 @@
 """GGML tensor types (block size, bytes per block) and GGUF `general.file_type` names, as data.
 
-Sources: ggml-org/llama.cpp `gguf-py/gguf/constants.py` (`GGMLQuantizationType`, `GGML_QUANT_SIZES`, `LlamaFileType`),
-`ggml/include/ggml.h`, `include/llama.h`; summarised in shared/spec/quant-formats.md §7.
+Sources: https://github.com/ggml-org/llama.cpp/blob/master/gguf-py/gguf/constants.py (`GGMLQuantizationType`,
+`GGML_QUANT_SIZES`, `LlamaFileType`), `ggml/include/ggml.h` and `include/llama.h` in the same repository; the file
+layout is https://github.com/ggml-org/ggml/blob/master/docs/gguf.md.
 """
 
 from __future__ import annotations
