@@ -11,8 +11,9 @@ from cardscan.estimate import capacity as cap
 from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_memory
 from cardscan.estimate.engines.base import cuda_context
 from cardscan.estimate.fit import engine_budget, fits
-from cardscan.estimate.gpus import Gpu, catalogue, parse_gpu
+from cardscan.estimate.gpus import Gpu, catalogue, display_set, parse_gpu
 from cardscan.estimate.training import ModelDims, TrainingEstimate, TrainOptions, estimate_training
+from cardscan.estimate.verdict import Model, verdict
 from cardscan.estimate.weights import PRECISION_GROUPS, precision_bytes, quick_rule_bytes, weights_at
 from cardscan.interpret import Parsed
 from cardscan.options import ScanOptions
@@ -73,6 +74,9 @@ def _with_memory(
     weights_bytes = _weights_bytes(result, params)
     memory = estimate_memory(facts, weights_bytes, params, est_options)
     gpus = (gpu,) if gpu else catalogue()
+    shown = shown_gpus(options)
+    model = Model(facts, weights_bytes, params, est_options)
+    answer = verdict(model, stored_precision(result), memory, (gpu,) if gpu else shown, options.context is not None)
     notes = result.notes
     if options.context and facts.max_context and options.context > facts.max_context:
         notes = (*notes, f"context {options.context:,} is beyond the model's maximum {facts.max_context:,}")
@@ -82,10 +86,31 @@ def _with_memory(
         memory=memory,
         fits=tuple(fits(memory, g) for g in gpus),
         variants=_variants(result, facts, params, est_options, memory),
-        fit_matrix=cap.fit_matrix(facts, params, est_options),
+        fit_matrix=cap.fit_matrix(facts, params, est_options, shown),
+        verdict=answer,
         capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
     )
+
+
+def shown_gpus(options: ScanOptions) -> tuple[Gpu, ...]:
+    """The GPUs of the matrix, the fits line and (without --gpu) the verdict: --gpus, else the display set."""
+    if options.gpus:
+        return tuple(dict.fromkeys(parse_gpu(name) for name in options.gpus))
+    return display_set("matrix")
+
+
+def stored_precision(result: ScanResult) -> str:
+    """The stored weights' precision in a word: the GGUF quant, `4-bit gptq`, else the dominant dtype."""
+    q, w = result.quantization, result.weights
+    if w is not None and w.quant:
+        return w.quant
+    if q is not None:
+        return f"{q.bits:g}-bit {q.method}" if q.bits else q.method
+    by_dtype = result.parameters.by_dtype if result.parameters else {}
+    if by_dtype:
+        return max(by_dtype, key=lambda k: by_dtype[k])
+    return result.model.dtype if result.model and result.model.dtype else _DEFAULT_DTYPE
 
 
 def _variants(
@@ -128,7 +153,7 @@ def _capacity(
         kv_tokens=kv_tokens,
         max_context=cap.max_context(facts, weights_bytes, params, options, gpu),
         max_batch=cap.max_batch(facts, weights_bytes, params, options, gpu),
-        cheapest_precision=cap.best_precision(facts, params, options, gpu),
+        least_lossy_precision=cap.best_precision(facts, params, options, gpu),
         min_tp=cap.smallest_tp(facts, weights_bytes, params, options, gpu),
     )
 

@@ -60,6 +60,7 @@ def result_object(r: ScanResult) -> dict[str, Any]:
         "notes": list(r.notes),
         "warnings": list(r.warnings),
         "io": to_jsonable(r.io),
+        "verdict": to_jsonable(r.verdict),
     }
 
 
@@ -75,6 +76,7 @@ def _fit_row(row: Any) -> dict[str, Any]:
         "precision": row.precision,
         "weights_bytes": row.weights_bytes,
         "fits": {f.gpu.name: f.fits for f in row.fits},
+        "max_context": {f.gpu.name: n for f, n in zip(row.fits, row.max_context, strict=False)},
     }
 
 
