@@ -82,8 +82,11 @@ def test_optimizer_choices_match_the_training_table():
 
 def test_fine_tuning_with_zero_sharding_is_smaller_per_gpu():
     one = json.loads(invoke(EXAMPLE, "--mode", "full", "--format", "json").output)[0]["training"]
-    eight = json.loads(invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--gpus", "8", "--format", "json").output)
+    eight = json.loads(invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--num-gpus", "8", "--format", "json").output)
     assert eight[0]["training"]["total_bytes"] < one["total_bytes"] / 4
+    legacy = invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--gpus", "8", "--format", "json")
+    assert "read as --num-gpus 8" in legacy.stderr
+    assert json.loads(legacy.stdout)[0]["training"] == eight[0]["training"]
     assert invoke(EXAMPLE, "--mode", "lora", "--optimizer", "bogus").exit_code == 2
 
 

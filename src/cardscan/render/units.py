@@ -181,3 +181,15 @@ def vllm_budget_text(m: MemoryEstimate) -> str:
     if over_weights > 0:
         return f"no KV budget: weights alone exceed the budget by {human_bytes(over_weights)}"
     return f"no KV budget: weights, activations and overhead exceed the budget by {human_bytes(-budget)}"
+
+
+# Symbols with an ASCII stand-in of the same width (so tables stay aligned) for consoles that cannot encode them.
+ASCII_FALLBACK = {"✓": "+", "✗": "x", "→": ">", "←": "<", "×": "x", "·": "-", "—": "-", "–": "-", "’": "'",
+                  "…": ".", "≈": "~", "≤": "<", "≥": ">", "⚠️": "!!", "⚠": "!"}  # fmt: skip
+
+
+def ascii_fallback(text: str) -> str:
+    """`text` with the symbols cardscan prints replaced by ASCII stand-ins (other characters are left alone)."""
+    for symbol, plain in ASCII_FALLBACK.items():
+        text = text.replace(symbol, plain)
+    return text
