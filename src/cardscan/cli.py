@@ -196,7 +196,7 @@ def main(
         logging.basicConfig(level=logging.DEBUG, format="cardscan: %(message)s", stream=sys.stderr)
     options = _options(
         revision=revision, token=token, offline=True if offline else None, file=file, context=context, batch=batch,
-        kv_dtype=kv_dtype, engine=engine.value, gpu=gpu, gpus=gpu_names, gpu_util=gpu_util, tp=tp,
+        kv_dtype=kv_dtype, engine=_value(engine), gpu=gpu, gpus=gpu_names, gpu_util=gpu_util, tp=tp,
         gpu_layers=gpu_layers, mode=mode.value, lora_rank=lora_rank, optimizer=optimizer.value, seq_len=seq_len,
         timeout=timeout, retries=retries, zero_stage=zero, num_gpus=num_gpus,
         gradient_checkpointing=not no_checkpointing,
@@ -260,6 +260,11 @@ def _gpu_table(gpus: Sequence[object]) -> str:
     lines.append("usable: what the driver reports (vLLM's 100 %), from `source`; bandwidth: the vendor's spec page")
     lines.append("(`cardscan gpus --json` names each). matrix: shown by default; pick others with --gpus a,b,c.")
     return "\n".join(lines) + "\n"
+
+
+def _value(choice: object) -> str:
+    """A choice's value (`--engine`'s Enum is built from the engine registry at import, so typed loosely)."""
+    return str(choice.value) if isinstance(choice, Enum) else str(choice)
 
 
 # ---- checks before scanning -----------------------------------------------------------------------------------

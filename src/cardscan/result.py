@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the stage modules own these types; a result only holds them
     from cardscan.estimate.capacity import Capacity, FitRow
@@ -260,3 +260,10 @@ class ScanResult:
     def ok(self) -> bool:
         """True when the scan succeeded."""
         return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """This result as the JSON output's object (docs/json-output.md): `json.dumps(r.to_dict())` is what
+        `cardscan --format json` prints for it."""
+        from cardscan.render.json import result_object
+
+        return result_object(self)

@@ -16,7 +16,7 @@ from cardscan.units import GIB
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib  # type: ignore[no-redef, import-not-found, unused-ignore]
 
 # Words users add that don't identify the card.
 _NOISE = ("nvidia", "geforce", "amd", "radeon", "tesla", "apple")

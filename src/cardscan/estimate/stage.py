@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Literal, cast
 
 from cardscan.errors import ScanError
 from cardscan.estimate import capacity as cap
@@ -12,7 +13,14 @@ from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_
 from cardscan.estimate.engines.base import cuda_context
 from cardscan.estimate.fit import engine_budget, fits
 from cardscan.estimate.gpus import Gpu, catalogue, display_set, parse_gpu
-from cardscan.estimate.training import ModelDims, TrainingEstimate, TrainOptions, estimate_training
+from cardscan.estimate.training import (
+    Mode,
+    ModelDims,
+    OptimizerName,
+    TrainingEstimate,
+    TrainOptions,
+    estimate_training,
+)
 from cardscan.estimate.verdict import Model, verdict
 from cardscan.estimate.weights import PRECISION_GROUPS, precision_bytes, quick_rule_bytes, weights_at
 from cardscan.interpret import Parsed
@@ -167,12 +175,14 @@ def _training(result: ScanResult, facts: ArchFacts, options: ScanOptions, params
         gated_mlp=facts.model_type not in _UNGATED_MLP, tied_embeddings=facts.tie_word_embeddings,
         dense_layers=facts.num_layers - len(facts.moe_layers) if facts.moe_layers else 0,
     )  # fmt: skip
-    targets = {"lora_targets": options.lora_targets} if options.lora_targets else {}
+    # ScanOptions validated mode, optimizer and ZeRO stage against these tables when it was built.
     opts = TrainOptions(
-        mode=options.mode, optimizer=options.optimizer, lora_rank=options.lora_rank, seq_len=options.seq_len,
-        micro_batch=options.batch, gradient_checkpointing=options.gradient_checkpointing,
-        flash_attention=options.flash_attention, zero_stage=options.zero_stage, num_gpus=options.num_gpus,
-        **targets,
+        mode=cast(Mode, options.mode), optimizer=cast(OptimizerName, options.optimizer), lora_rank=options.lora_rank,
+        seq_len=options.seq_len, micro_batch=options.batch, gradient_checkpointing=options.gradient_checkpointing,
+        flash_attention=options.flash_attention, zero_stage=cast(Literal[0, 1, 2, 3], options.zero_stage),
+        num_gpus=options.num_gpus,
     )  # fmt: skip
+    if options.lora_targets:
+        opts = replace(opts, lora_targets=options.lora_targets)
     base = result.weights.bytes if result.weights and result.weights.bytes else None
     return estimate_training(dims, opts, base_weight_bytes=base)
