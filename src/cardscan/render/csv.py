@@ -115,9 +115,10 @@ COLUMNS: dict[str, Callable[[ScanResult], Cell]] = {
     "fits_gpus": _fits_gpus,
     "max_context_fit": _attr("capacity", "max_context"),
     "max_batch_fit": _attr("capacity", "max_batch"),
-    "least_lossy_precision_fit": _attr("capacity", "least_lossy_precision"),
+    "cheapest_precision_fit": _attr("capacity", "least_lossy_precision"),  # old name, kept: columns never move
     "min_tp_fit": _attr("capacity", "min_tp"),
     # Added with the verdict (new columns go at the end).
+    "least_lossy_precision_fit": _attr("capacity", "least_lossy_precision"),
     "verdict": _verdict_text,
     "verdict_gpus_fit": _verdict_fit,
     "quick_rule_bytes": _attr("verdict", "quick_rule_bytes"),
