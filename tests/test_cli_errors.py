@@ -178,7 +178,7 @@ def test_a_console_that_cannot_encode_the_symbols_gets_ascii() -> None:
     done = _run(EXAMPLE, PYTHONIOENCODING="ascii")
     assert done.returncode == 0, done.stderr
     text = done.stdout.decode("ascii")
-    assert "Traceback" not in done.stderr.decode() and "verdict" in text and "+ 4.1k" in text
+    assert "Traceback" not in done.stderr.decode() and "verdict" in text and "+ 4,096" in text
 
 
 def test_a_closed_pipe_is_not_an_error() -> None:

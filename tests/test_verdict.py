@@ -97,6 +97,8 @@ def test_quick_rule_reason_only_past_25_percent() -> None:
     assert (quick_rule_reason(near) is None) == (ratio <= 0.25)
 
 
-@pytest.mark.parametrize(("n", "text"), [(512, "512"), (4096, "4.1k"), (66770, "66.8k"), (131072, "131k")])
+@pytest.mark.parametrize(
+    ("n", "text"), [(512, "512"), (4096, "4,096"), (12345, "12.3k"), (66770, "66.8k"), (131072, "131k")]
+)
 def test_tokens_short(n: int, text: str) -> None:
     assert tokens_short(n) == text

@@ -2,7 +2,7 @@
 
 The width follows the terminal (COLUMNS, else the real size; 100 when neither is known); below `NARROW` columns the
 labels go on their own line so values keep the whole width and wrap between words. Colour only on a terminal or
-with FORCE_COLOR; NO_COLOR is honoured by rich itself. The CLI replaces ✓/✗ and friends when the console cannot
+with FORCE_COLOR; never with NO_COLOR. The CLI replaces ✓/✗ and friends when the console cannot
 encode them (`units.ascii_fallback`).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from cardscan.parse.card import CardInfo
     from cardscan.parse.quant import QuantInfo
 
+_TRAILING = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
 NARROW = 80  # below this many columns: labels above their values
 FALLBACK_WIDTH = 100  # neither a terminal nor COLUMNS: the width the README's sample output is made at
 MIN_WIDTH = 40
@@ -59,8 +61,9 @@ def render(results: Sequence[ScanResult]) -> str:
         if i:
             console.print()
         _render_one(console, r, narrow=width < NARROW)
-    # rich pads table cells to the column width; trailing blanks only get in the way of copy and diff.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    # rich pads table cells to the column width; trailing blanks (before a closing style code, too) only get in the
+    # way of copy and diff.
+    return "\n".join(_TRAILING.sub(r"\1", line) for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def terminal_width() -> int:
@@ -69,7 +72,10 @@ def terminal_width() -> int:
 
 
 def _colour() -> bool:
-    """FORCE_COLOR (any non-empty value but 0) forces colour on; otherwise only on a terminal."""
+    """NO_COLOR (any non-empty value) turns styling off; FORCE_COLOR (non-empty, not 0) turns it on; otherwise only
+    on a terminal."""
+    if os.environ.get("NO_COLOR"):
+        return False
     forced = os.environ.get("FORCE_COLOR", "")
     if forced and forced != "0":
         return True
@@ -84,7 +90,7 @@ def _render_one(console: Console, r: ScanResult, *, narrow: bool) -> None:
     if r.error is not None:
         console.print(Text(f"  error [{r.error.code}]: {r.error.message}", style="red"))
         return
-    rows = _rows(r)
+    rows = _rows(r, narrow=narrow)
     if narrow:
         for label, value in rows:
             if label:
@@ -101,7 +107,7 @@ def _render_one(console: Console, r: ScanResult, *, narrow: bool) -> None:
         console.print(Text(f"  warning: {w}", style="yellow"))
 
 
-def _rows(r: ScanResult) -> list[Row]:
+def _rows(r: ScanResult, *, narrow: bool) -> list[Row]:
     rows: list[Row] = []
     if r.verdict is not None and r.verdict.gpus:
         rows += [("verdict", Text(line, style="bold")) for line in verdict_lines(r.verdict)]
@@ -126,7 +132,7 @@ def _rows(r: ScanResult) -> list[Row]:
     if r.variants:
         rows.append(("quants", _variants(r.variants)))
     if r.fit_matrix and r.verdict is not None:
-        rows.append(("fit matrix", _matrix(r.fit_matrix, r.verdict)))
+        rows.append(("fit matrix", _matrix(r.fit_matrix, r.verdict, compact=narrow)))
     if r.capacity is not None:
         rows.append(("capacity", capacity_text(r.capacity)))
     if r.training is not None:
@@ -291,12 +297,12 @@ def _variants(variants: Sequence[Variant]) -> Table:
     return grid
 
 
-def _matrix(rows: Sequence[FitRow], v: Verdict) -> Group:
+def _matrix(rows: Sequence[FitRow], v: Verdict, *, compact: bool) -> Group:
     """Precision × shown GPUs: the largest context that fits each cell; ✓ where the asked context fits."""
     where = "your" if v.context_asked else "the model's"
     caption = Text(
         f"largest context that fits (tokens) at batch {v.batch}, {v.engine} engine; ✓ = fits {where} "
-        f"context {tokens_short(v.context)}, ✗ = not even 1 token",
+        f"context {v.context:,}, ✗ = not even 1 token",
         style="dim",
     )
     grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
@@ -306,13 +312,13 @@ def _matrix(rows: Sequence[FitRow], v: Verdict) -> Group:
         grid.add_column(f"{model or size}\n{size if model else ''}", justify="right", no_wrap=True)
     for row in rows:
         longest = row.max_context or (None,) * len(row.fits)
-        grid.add_row(row.precision, *(_cell(f, n) for f, n in zip(row.fits, longest, strict=True)))
+        grid.add_row(row.precision, *(_cell(f, n, compact) for f, n in zip(row.fits, longest, strict=True)))
     return Group(caption, grid)
 
 
-def _cell(fit: Fit, longest: int | None) -> Text:
+def _cell(fit: Fit, longest: int | None, compact: bool) -> Text:
     if longest is None:
         return Text("✗", style="red")
     if fit.fits:
-        return Text(f"✓ {tokens_short(longest)}", style="green")
-    return Text(tokens_short(longest), style="yellow")
+        return Text(f"✓ {tokens_short(longest, compact=compact)}", style="green")
+    return Text(tokens_short(longest, compact=compact), style="yellow")

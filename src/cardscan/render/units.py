@@ -72,10 +72,10 @@ def model_shape(m: ModelFacts) -> list[str]:
 # ---- the verdict in words -----------------------------------------------------------------------------------
 
 
-def tokens_short(n: int) -> str:
-    """131072 → '131k', 66770 → '66.8k', 512 → '512' (matrix cells and suggestions)."""
-    if n < 1000:
-        return str(n)
+def tokens_short(n: int, *, compact: bool = False) -> str:
+    """131072 → '131k', 66770 → '66.8k', 4096 → '4,096' ('4.1k' when `compact`: narrow terminals)."""
+    if n < (1000 if compact else 10_000):
+        return f"{n:,}"
     if n < 100_000:
         return f"{n / 1000:.1f}".rstrip("0").rstrip(".") + "k"
     return f"{n / 1000:.0f}k"
