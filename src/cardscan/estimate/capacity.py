@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from cardscan.estimate.engines import EstimateOptions, estimate_memory
+from cardscan.estimate.engines import EstimateOptions, estimate_memory, get
 from cardscan.estimate.fit import Fit, fits
 from cardscan.estimate.gpus import Gpu, display_set
 from cardscan.estimate.search import largest
@@ -49,15 +49,28 @@ class Capacity:
     """The fewest GPUs of this type (tensor parallel) that hold the model."""
 
 
+def sized_for(opts: EstimateOptions, gpu: Gpu) -> EstimateOptions:
+    """Options for a fit check on `gpu`: what the GPU decides (vLLM's batched tokens T) fixed up front, the GPU itself
+    left out, so an engine skips figures a fit check never reads (vLLM's KV budget and its max-context search).
+    The searches below estimate hundreds of times per scan; this keeps them cheap."""
+    sized = replace(opts, gpu=gpu)
+    return replace(sized, gpu=None, max_num_batched_tokens=get(opts.engine).batched_tokens(sized))
+
+
 def _fits(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> bool:
-    return fits(estimate_memory(facts, weights, params, replace(opts, gpu=gpu)), gpu).fits
+    return fits(estimate_memory(facts, weights, params, sized_for(opts, gpu)), gpu).fits
 
 
 def max_context(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
     """Largest context (≤ the model's max, or the asked context when it is longer) that fits `gpu` at opts.batch;
     None if even 1 token does not."""
     limit = max(facts.max_context or 0, opts.context or 0) or 1 << 20
-    return largest(lambda s: _fits(facts, weights, params, replace(opts, context=s), gpu), 1, limit)
+
+    def ok(s: int) -> bool:
+        return _fits(facts, weights, params, replace(opts, context=s), gpu)
+
+    # Roomy cards hold the whole context: one estimate instead of a bisection (the matrix asks this 18 times).
+    return limit if ok(limit) else largest(ok, 1, limit - 1)
 
 
 def max_batch(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
@@ -94,7 +107,7 @@ def fit_matrix(
     rows = []
     for precision in precisions:
         w = weights_at(params, precision)
-        row = tuple(fits(estimate_memory(facts, w, params, replace(opts, gpu=g)), g) for g in cards)
+        row = tuple(fits(estimate_memory(facts, w, params, sized_for(opts, g)), g) for g in cards)
         longest = tuple(max_context(facts, w, params, opts, g) for g in cards)
         rows.append(FitRow(precision, w, row, longest))
     return tuple(rows)

@@ -108,7 +108,7 @@ def verdict(model: Model, precision: str, memory: MemoryEstimate, gpus: Sequence
 
 
 def _fits_with(model: Model, gpu: Gpu, weights: int | None = None, **changes: int) -> bool:
-    opts = replace(model.options, gpu=gpu, **changes)  # type: ignore[arg-type]
+    opts = cap.sized_for(replace(model.options, **changes), gpu)  # type: ignore[arg-type]
     w = model.weights_bytes if weights is None else weights
     return fits(estimate_memory(model.facts, w, model.params, opts), gpu).fits
 
@@ -140,11 +140,11 @@ def _suggestions(model: Model, gpu: Gpu, context: int) -> tuple[Suggestion, ...]
 def _precisions(model: Model, gpu: Gpu, context: int) -> list[Suggestion]:
     """Each ladder precision clearly smaller than the stored weights, with the longest context it allows."""
     found = []
+    opts = replace(model.options, gpu=gpu, context=context)
     for precision in PRECISION_LADDER:
         w = weights_at(model.params, precision)
         if w >= model.weights_bytes * SMALLER:
             continue
-        opts = replace(model.options, gpu=gpu, context=context)
         longest = cap.max_context(model.facts, w, model.params, opts, gpu)
         if longest is not None:
             found.append(Suggestion("precision", precision, max_context=longest))
