@@ -114,7 +114,8 @@ def stored_precision(result: ScanResult) -> str:
     if w is not None and w.quant:
         return w.quant
     if q is not None:
-        return f"{q.bits:g}-bit {q.method}" if q.bits else q.method
+        named = any(ch.isdigit() for ch in q.method)  # fp8, nvfp4, mxfp4 already say their width
+        return f"{q.bits:g}-bit {q.method}" if q.bits and not named else q.method
     by_dtype = result.parameters.by_dtype if result.parameters else {}
     if by_dtype:
         return max(by_dtype, key=lambda k: by_dtype[k])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cardscan.estimate.capacity import TP_DEGREES
 from cardscan.units import GIB, count, gib, human_bytes
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ def suggestions_text(g: GpuVerdict, context: int) -> str:
     parts = (["use " + " or ".join(words)] if words else []) + others
     if not parts and g.max_context:
         parts.append(f"use --context {g.max_context:,} or less")
+    elif not parts:
+        parts.append(f"needs more than {TP_DEGREES[-1]} of these GPUs (TP {TP_DEGREES[-1]}) or a larger card")
     return ", or ".join(parts)
 
 
