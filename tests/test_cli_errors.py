@@ -192,3 +192,10 @@ def test_a_closed_pipe_is_not_an_error() -> None:
     reader.stdin.close()
     reader.wait(timeout=10)
     assert b"Traceback" not in writer.stderr
+
+
+def test_output_dash_is_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke(EXAMPLE, "-o", "-", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["status"] == "ok"
+    assert not list(tmp_path.iterdir())  # no file called "-"

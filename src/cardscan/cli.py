@@ -166,7 +166,7 @@ def main(
     ] = None,
     output: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--output", "-o", help="Write to this file (.json/.csv/.md/.html pick the format)."),
+        typer.Option("--output", "-o", help="Write to this file (.json/.csv/.md/.html pick the format; '-' = stdout)."),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Repos scanned at once in a batch.")] = 8,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a Hub connection or read.")] = 10.0,
@@ -183,6 +183,8 @@ def main(
     7 malformed/unsupported, 8 no weights, 9 internal error, 130 interrupted (the worst in a batch wins).
     """
     # Everything a person can get wrong is checked before the first request, so no scan is wasted on it.
+    if output is not None and str(output) == "-":  # `-o -`: stdout, as for --from-file
+        output = None
     fmt = _pick_format(output_format, output)
     if output is not None:
         _check_output(output)
