@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = Path(__file__).parent / "fixtures" / "json_key_tree.json"
 # Objects whose keys are data, not contract (dtype names, GPU names, layer kinds, card fields…).
 FREE_FORM = ("by_dtype", "by_component", "layer_kinds", "format_details", "precision_bytes", "rule_of_thumb_bytes",
-             "fit_matrix[].fits", "card.quantization", "metadata", "components[].by_dtype", "quantization.layers")  # fmt: skip
+             "fit_matrix[].fits", "fit_matrix[].max_context", "card.quantization", "metadata", "components[].by_dtype", "quantization.layers")  # fmt: skip
 
 
 def key_tree(obj: Any, prefix: str = "") -> set[str]:

@@ -31,7 +31,8 @@ DOCUMENTED_COLUMNS = [
     "kv_dtype", "engine", "tp", "kv_bytes_per_token", "memory_weights_bytes", "kv_cache_bytes", "activations_bytes",
     "overhead_bytes", "total_bytes", "weights_fp32_bytes", "weights_bf16_fp16_bytes", "weights_int8_fp8_bytes",
     "weights_int4_fp4_bytes", "quick_rule_bf16_fp16_bytes", "fits_gpus", "max_context_fit",
-    "max_batch_fit", "cheapest_precision_fit", "min_tp_fit",
+    "max_batch_fit", "cheapest_precision_fit", "min_tp_fit", "least_lossy_precision_fit", "verdict",
+    "verdict_gpus_fit", "quick_rule_bytes",
 ]  # fmt: skip
 
 
@@ -273,7 +274,7 @@ def test_capacity_for_a_chosen_gpu():
     assert row["fits_gpus"] == "RTX 4090 24GB"
     assert int(row["max_context_fit"]) == r.capacity.max_context == 4096
     assert int(row["max_batch_fit"]) == r.capacity.max_batch
-    assert row["cheapest_precision_fit"] == "bf16" and row["min_tp_fit"] == "1"
+    assert row["least_lossy_precision_fit"] == row["cheapest_precision_fit"] == "bf16" and row["min_tp_fit"] == "1"
     assert "| Capacity | max context 4,096 · max batch " in render([r], "markdown")
     assert "max context 4,096" in check_html(render([r], "html")).text
 

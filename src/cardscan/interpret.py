@@ -233,11 +233,19 @@ def _model_facts(facts: ArchFacts | None, config: Mapping[str, Any] | None) -> M
         hidden_size=facts.hidden_size,
         attention_heads=facts.num_heads,
         kv_heads=facts.num_kv_heads,
-        head_dim=facts.head_dim,
+        head_dim=_qk_head_dim(facts, config),
         vocab_size=facts.vocab_size,
         dtype=DTYPE_ALIASES.get(str(facts.dtype).lower()) if facts.dtype else None,
         layer_kinds=facts.kind_counts,
+        v_head_dim=facts.v_head_dim if facts.qk_nope_head_dim and facts.v_head_dim else None,
     )
+
+
+def _qk_head_dim(facts: ArchFacts, config: Mapping[str, Any] | None) -> int:
+    """MLA heads are qk_nope + qk_rope wide (not hidden / heads); others keep `head_dim`."""
+    if not facts.qk_nope_head_dim:
+        return facts.head_dim
+    return facts.qk_nope_head_dim + int((config or {}).get("qk_rope_head_dim") or 0)
 
 
 def _observed_dtypes(parameters: Parameters, config: Mapping[str, Any] | None) -> list[str]:

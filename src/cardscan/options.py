@@ -60,6 +60,8 @@ class ScanOptions:
     """A registered engine name (`cardscan.estimate.engines.ENGINES`): generic, vllm, llama.cpp, transformers."""
     gpu: str | None = None
     """A catalogue GPU name or a size (`24GB`) to check fit and capacity against."""
+    gpus: tuple[str, ...] = ()
+    """GPUs for the fit matrix, the fits line and the verdict (names or sizes); empty → the catalogue's display set."""
     gpu_util: float = VLLM_DEFAULT_UTIL
     """vLLM `gpu_memory_utilization`."""
     tp: int = 1
@@ -136,3 +138,10 @@ def _check_choices(o: ScanOptions) -> None:
             parse_gpu(o.gpu)
         except ScanError as exc:
             raise ValueError(f"gpu: {exc.message}") from None
+    if isinstance(o.gpus, str) or not all(isinstance(g, str) for g in o.gpus):
+        raise ValueError("gpus: expected a tuple of GPU names or sizes")
+    for name in o.gpus:
+        try:
+            parse_gpu(name)
+        except ScanError as exc:
+            raise ValueError(f"gpus: {exc.message}") from None

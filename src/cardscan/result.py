@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the stage modules own these types; a result only holds them
     from cardscan.estimate.capacity import Capacity, FitRow
@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # the stage modules own these types; a result only holds them
     from cardscan.estimate.engines import MemoryEstimate
     from cardscan.estimate.fit import Fit
     from cardscan.estimate.training import TrainingEstimate
+    from cardscan.estimate.verdict import Verdict
     from cardscan.parse.card import Agreement, CardInfo
     from cardscan.parse.quant import QuantInfo
 
@@ -46,13 +47,15 @@ class ModelFacts:
     kv_heads: int | None
     """Key/value heads (GQA when fewer than the query heads)."""
     head_dim: int | None
-    """Per-head dimension (config `head_dim`, else hidden / heads)."""
+    """Per-head query/key dimension (config `head_dim`, else hidden / heads; MLA: qk_nope + qk_rope)."""
     vocab_size: int | None
     """Vocabulary size."""
     dtype: str | None
     """The compute dtype config declares (`torch_dtype`/`dtype`), normalised (bf16, fp16, fp32)."""
     layer_kinds: dict[str, int] = field(default_factory=dict)
     """How many layers of each attention kind (full, sliding, mla, linear, mamba…)."""
+    v_head_dim: int | None = None
+    """Per-head value dimension when it differs from `head_dim` (MLA's `v_head_dim`); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -243,9 +246,9 @@ class ScanResult:
     variants: tuple[Variant, ...] = ()
     """Every quant of a multi-quant repo (GGUF), chosen one included; `--file` picks another."""
     fit_matrix: tuple[FitRow, ...] = ()
-    """Precision (bf16, fp8, int4) × common GPUs at the chosen context and batch."""
+    """Precision (bf16, fp8, int4) × the shown GPUs: the fit at the chosen context and the largest context per cell."""
     capacity: Capacity | None = None
-    """Largest context / batch / cheapest precision for the chosen GPU."""
+    """Largest context / batch / least lossy precision / smallest TP for the chosen GPU."""
     training: TrainingEstimate | None = None
     """Fine-tuning memory when a fine-tuning mode was asked for."""
     curves: MemoryCurves | None = None
@@ -256,8 +259,17 @@ class ScanResult:
     """Problems that did not stop the scan."""
     io: IOReport | None = None
     """Requests and bytes the scan cost."""
+    verdict: Verdict | None = None
+    """The answer first: fits the chosen GPU (or the shown ones) up to which context, and what to change if not."""
 
     @property
     def ok(self) -> bool:
         """True when the scan succeeded."""
         return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """This result as the JSON output's object (docs/json-output.md): `json.dumps(r.to_dict())` is what
+        `cardscan --format json` prints for it."""
+        from cardscan.render.json import result_object
+
+        return result_object(self)

@@ -41,6 +41,9 @@ def scan(target: str, options: ScanOptions | None = None, *, session: Any = None
         stats = source.stats
         listing = source.listing()
         result = _scan_listing(source, listing, target, options, session, depth)
+        if listing.repo_id.lower() != repo_id.lower():  # the Hub redirected a renamed repo to its new name
+            renamed = f"{repo_id} was renamed to {listing.repo_id}; scanned {listing.repo_id} (use the new name)"
+            result = replace(result, warnings=(renamed, *result.warnings))
     except ScanError as exc:
         commit = listing.commit if listing else None
         result = ScanResult(

@@ -14,6 +14,7 @@ from cardscan.estimate.capacity import Capacity
 from cardscan.estimate.engines import MemoryEstimate
 from cardscan.estimate.kv import KindKV
 from cardscan.estimate.training import TrainingEstimate
+from cardscan.estimate.verdict import GpuVerdict, Suggestion, Verdict
 from cardscan.parse.card import Agreement, CardInfo, Evidence
 from cardscan.parse.quant import QuantInfo
 from cardscan.result import (
@@ -92,7 +93,20 @@ def sections() -> tuple[Section, ...]:
         Section("memory.kv_by_kind[]", KindKV),
         Section("fits[]", _FitJson),
         Section("fit_matrix[]", _FitRowJson),
-        Section("capacity", Capacity),
+        Section(
+            "capacity",
+            Capacity,
+            extra=(
+                (
+                    "cheapest_precision",
+                    "str | None",
+                    "Old name of `least_lossy_precision`, kept: schema v1 never renames.",
+                ),
+            ),
+        ),
+        Section("verdict", Verdict),
+        Section("verdict.gpus[]", GpuVerdict),
+        Section("verdict.gpus[].suggestions[]", Suggestion),
         Section("variants[]", Variant),
         Section("adapter", Adapter),
         Section("components[]", Component),
@@ -128,7 +142,9 @@ class _FitRowJson:
     weights_bytes: int
     """Weights at this precision (whole model)."""
     fits: dict[str, bool]
-    """GPU name → whether it fits."""
+    """GPU name → whether it fits at the chosen context."""
+    max_context: dict[str, int | None]
+    """GPU name → the largest context that fits at this precision (null: not even one token)."""
 
 
 def table(section: Section) -> str:

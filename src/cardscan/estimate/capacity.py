@@ -1,11 +1,11 @@
-"""Inverse questions for one GPU: largest context, largest batch, least-lossy precision, smallest TP; fit matrix."""
+"""Inverse questions for one GPU: largest context, largest batch, least lossy precision, smallest TP; fit matrix."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from cardscan.estimate.engines import EstimateOptions, estimate_memory
+from cardscan.estimate.engines import EstimateOptions, estimate_memory, get
 from cardscan.estimate.fit import Fit, fits
 from cardscan.estimate.gpus import Gpu, display_set
 from cardscan.estimate.search import largest
@@ -25,7 +25,9 @@ class FitRow:
     weights_bytes: int
     """Weights at this precision (whole model)."""
     fits: tuple[Fit, ...]
-    """One Fit per GPU, in the matrix's GPU order."""
+    """One Fit per GPU at the chosen context and batch, in the matrix's GPU order."""
+    max_context: tuple[int | None, ...] = ()
+    """The largest context (≤ the model's max) that fits each GPU at the chosen batch; None where nothing fits."""
 
 
 @dataclass(frozen=True)
@@ -40,20 +42,35 @@ class Capacity:
     """The largest context (≤ the model's max) that fits at the chosen batch; None if nothing fits."""
     max_batch: int | None
     """The most sequences at the chosen context that fit."""
-    cheapest_precision: str | None
-    """The least lossy precision (bf16 → fp8 → int4) whose weights + KV fit; None if none does."""
+    least_lossy_precision: str | None
+    """The least lossy precision (bf16 → fp8 → int4) whose weights + KV fit; None if none does (JSON key renamed
+    from `cheapest_precision`, see docs/json-output.md)."""
     min_tp: int | None
     """The fewest GPUs of this type (tensor parallel) that hold the model."""
 
 
+def sized_for(opts: EstimateOptions, gpu: Gpu) -> EstimateOptions:
+    """Options for a fit check on `gpu`: what the GPU decides (vLLM's batched tokens T) fixed up front, the GPU itself
+    left out, so an engine skips figures a fit check never reads (vLLM's KV budget and its max-context search).
+    The searches below estimate hundreds of times per scan; this keeps them cheap."""
+    sized = replace(opts, gpu=gpu)
+    return replace(sized, gpu=None, max_num_batched_tokens=get(opts.engine).batched_tokens(sized))
+
+
 def _fits(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> bool:
-    return fits(estimate_memory(facts, weights, params, replace(opts, gpu=gpu)), gpu).fits
+    return fits(estimate_memory(facts, weights, params, sized_for(opts, gpu)), gpu).fits
 
 
 def max_context(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
-    """Largest context (≤ the model's max) that fits `gpu` at opts.batch; None if even 1 token does not."""
-    limit = facts.max_context or opts.context or 1 << 20
-    return largest(lambda s: _fits(facts, weights, params, replace(opts, context=s), gpu), 1, limit)
+    """Largest context (≤ the model's max, or the asked context when it is longer) that fits `gpu` at opts.batch;
+    None if even 1 token does not."""
+    limit = max(facts.max_context or 0, opts.context or 0) or 1 << 20
+
+    def ok(s: int) -> bool:
+        return _fits(facts, weights, params, replace(opts, context=s), gpu)
+
+    # Roomy cards hold the whole context: one estimate instead of a bisection (the matrix asks this 18 times).
+    return limit if ok(limit) else largest(ok, 1, limit - 1)
 
 
 def max_batch(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
@@ -84,11 +101,13 @@ def fit_matrix(
     gpus: Sequence[Gpu] | None = None,
     precisions: Sequence[str] = PRECISION_LADDER,
 ) -> tuple[FitRow, ...]:
-    """Precision × GPU fit table at opts.context / opts.batch (default GPUs: the catalogue's "matrix" set)."""
+    """Precision × GPU table: the fit at opts.context / opts.batch and the largest context that fits each cell
+    (default GPUs: the catalogue's "matrix" display set)."""
     cards = tuple(gpus) if gpus is not None else display_set("matrix")
     rows = []
     for precision in precisions:
         w = weights_at(params, precision)
-        row = tuple(fits(estimate_memory(facts, w, params, replace(opts, gpu=g)), g) for g in cards)
-        rows.append(FitRow(precision, w, row))
+        row = tuple(fits(estimate_memory(facts, w, params, sized_for(opts, g)), g) for g in cards)
+        longest = tuple(max_context(facts, w, params, opts, g) for g in cards)
+        rows.append(FitRow(precision, w, row, longest))
     return tuple(rows)

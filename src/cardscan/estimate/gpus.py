@@ -41,11 +41,15 @@ class Gpu:
     usable_source: str = ""
     """Where usable_bytes comes from: vllm-log, driver, estimate, apple-fraction, user."""
     show: tuple[str, ...] = ()
-    """Display sets the card belongs to (DISPLAY_SETS): matrix, summary."""
+    """Display sets the card belongs to (DISPLAY_SETS): matrix (the matrix, fits line and verdict)."""
+    bandwidth_gbs: float | None = None
+    """Peak memory bandwidth in GB/s (10^9 B/s); None when unknown (sizes, registered cards)."""
+    bandwidth_source: str = ""
+    """Where bandwidth_gbs comes from (the vendor's spec page)."""
 
 
 # Display sets a catalogue row can be flagged with (`show = [...]` in gpus.toml).
-DISPLAY_SETS = ("matrix", "summary")
+DISPLAY_SETS = ("matrix",)
 _EXTRA: list[Gpu] = []
 
 
@@ -65,7 +69,9 @@ def _row_to_gpu(row: dict[str, Any], apple_fraction: float, est_fraction: float)
     else:
         usable, source = int(sold * est_fraction), "estimate"
     aliases, show = tuple(row.get("aliases", ())), tuple(row.get("show", ()))
-    return Gpu(row["name"], sold, usable, row["vendor"], row["kind"], aliases, source, show)
+    bandwidth = row.get("bandwidth_gbs")
+    return Gpu(row["name"], sold, usable, row["vendor"], row["kind"], aliases, source, show,
+               float(bandwidth) if bandwidth is not None else None, row.get("bandwidth_source", ""))  # fmt: skip
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Literal, cast
 
 from cardscan.errors import ScanError
 from cardscan.estimate import capacity as cap
@@ -12,8 +13,16 @@ from cardscan.estimate.curves import memory_curves, stored_label
 from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_memory
 from cardscan.estimate.engines.base import cuda_context
 from cardscan.estimate.fit import engine_budget, fits
-from cardscan.estimate.gpus import Gpu, catalogue, parse_gpu
-from cardscan.estimate.training import ModelDims, TrainingEstimate, TrainOptions, estimate_training
+from cardscan.estimate.gpus import Gpu, catalogue, display_set, parse_gpu
+from cardscan.estimate.training import (
+    Mode,
+    ModelDims,
+    OptimizerName,
+    TrainingEstimate,
+    TrainOptions,
+    estimate_training,
+)
+from cardscan.estimate.verdict import Model, verdict
 from cardscan.estimate.weights import PRECISION_GROUPS, precision_bytes, quick_rule_bytes, weights_at
 from cardscan.interpret import Parsed
 from cardscan.options import ScanOptions
@@ -73,6 +82,9 @@ def _with_memory(
     weights_bytes = _weights_bytes(result, params)
     memory = estimate_memory(facts, weights_bytes, params, est_options)
     gpus = (gpu,) if gpu else catalogue()
+    shown = shown_gpus(options)
+    model = Model(facts, weights_bytes, params, est_options)
+    answer = verdict(model, stored_precision(result), memory, (gpu,) if gpu else shown, options.context is not None)
     notes = result.notes
     if options.context and facts.max_context and options.context > facts.max_context:
         notes = (*notes, f"context {options.context:,} is beyond the model's maximum {facts.max_context:,}")
@@ -82,13 +94,35 @@ def _with_memory(
         memory=memory,
         fits=tuple(fits(memory, g) for g in gpus),
         variants=_variants(result, facts, params, est_options, memory),
-        fit_matrix=cap.fit_matrix(facts, params, est_options),
+        fit_matrix=cap.fit_matrix(facts, params, est_options, shown),
+        verdict=answer,
         capacity=_capacity(facts, weights_bytes, params, est_options, memory, gpu) if gpu else None,
         training=_training(result, facts, options, params) if options.mode != "inference" else None,
         curves=memory_curves(facts, weights_bytes, params, est_options, stored_label(result))
         if options.curves
         else None,
     )
+
+
+def shown_gpus(options: ScanOptions) -> tuple[Gpu, ...]:
+    """The GPUs of the matrix, the fits line and (without --gpu) the verdict: --gpus, else the display set."""
+    if options.gpus:
+        return tuple(dict.fromkeys(parse_gpu(name) for name in options.gpus))
+    return display_set("matrix")
+
+
+def stored_precision(result: ScanResult) -> str:
+    """The stored weights' precision in a word: the GGUF quant, `4-bit gptq`, else the dominant dtype."""
+    q, w = result.quantization, result.weights
+    if w is not None and w.quant:
+        return w.quant
+    if q is not None:
+        named = any(ch.isdigit() for ch in q.method)  # fp8, nvfp4, mxfp4 already say their width
+        return f"{q.bits:g}-bit {q.method}" if q.bits and not named else q.method
+    by_dtype = result.parameters.by_dtype if result.parameters else {}
+    if by_dtype:
+        return max(by_dtype, key=lambda k: by_dtype[k])
+    return result.model.dtype if result.model and result.model.dtype else _DEFAULT_DTYPE
 
 
 def _variants(
@@ -131,7 +165,7 @@ def _capacity(
         kv_tokens=kv_tokens,
         max_context=cap.max_context(facts, weights_bytes, params, options, gpu),
         max_batch=cap.max_batch(facts, weights_bytes, params, options, gpu),
-        cheapest_precision=cap.best_precision(facts, params, options, gpu),
+        least_lossy_precision=cap.best_precision(facts, params, options, gpu),
         min_tp=cap.smallest_tp(facts, weights_bytes, params, options, gpu),
     )
 
@@ -145,12 +179,14 @@ def _training(result: ScanResult, facts: ArchFacts, options: ScanOptions, params
         gated_mlp=gated_mlp(facts.model_type), tied_embeddings=facts.tie_word_embeddings,
         dense_layers=facts.num_layers - len(facts.moe_layers) if facts.moe_layers else 0,
     )  # fmt: skip
-    targets = {"lora_targets": options.lora_targets} if options.lora_targets else {}
+    # ScanOptions validated mode, optimizer and ZeRO stage against these tables when it was built.
     opts = TrainOptions(
-        mode=options.mode, optimizer=options.optimizer, lora_rank=options.lora_rank, seq_len=options.seq_len,
-        micro_batch=options.batch, gradient_checkpointing=options.gradient_checkpointing,
-        flash_attention=options.flash_attention, zero_stage=options.zero_stage, num_gpus=options.num_gpus,
-        **targets,
+        mode=cast(Mode, options.mode), optimizer=cast(OptimizerName, options.optimizer), lora_rank=options.lora_rank,
+        seq_len=options.seq_len, micro_batch=options.batch, gradient_checkpointing=options.gradient_checkpointing,
+        flash_attention=options.flash_attention, zero_stage=cast(Literal[0, 1, 2, 3], options.zero_stage),
+        num_gpus=options.num_gpus,
     )  # fmt: skip
+    if options.lora_targets:
+        opts = replace(opts, lora_targets=options.lora_targets)
     base = result.weights.bytes if result.weights and result.weights.bytes else None
     return estimate_training(dims, opts, base_weight_bytes=base)
