@@ -1,11 +1,12 @@
 """Compare cardscan's memory estimate with figures vLLM, SGLang and llama.cpp printed in public logs.
 
 Reads tests/fixtures/engine_logs/cases.json (one case per engine run: source, engine, version, GPU, settings, config,
-printed figures, calibration / held-out split), runs `estimate_memory` with the same settings and prints a markdown
-table: case, engine, figure, engine-printed, cardscan, error %, target, met, split — then the error summary per
-split. Cases of an engine the estimator does not have yet (SGLang) are listed as "no engine yet", with the per-token
-KV bytes (engine-independent) still checked. `python bench/engine_compare.py` (no network, < 1 s); `--split
-held_out` or `--engine vllm` narrow the table. The golden tests use `load_cases()` and `figures()`.
+printed figures, calibration / held-out split), runs `estimate_memory` with the same settings under the engine
+release the log is from (the case's `cardscan_engine`: vllm, vllm:0.14, vllm:0.10, vllm:0.6, sglang, sglang:0.4.7,
+sglang:0.4, llama.cpp) and prints a markdown table: case, engine, figure, engine-printed, cardscan, error %, target,
+met, split — then the error summary per split. `python bench/engine_compare.py` (no network, < 1 s); `--split
+held_out` or `--engine vllm` narrow the table; `--fit` derives the vLLM profile-peak constants from the calibration
+half only (docs/accuracy.md). The golden tests use `load_cases()` and `figures()`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 
 from cardscan.estimate.engines import ENGINES, EstimateOptions, MemoryEstimate, estimate_memory
 from cardscan.estimate.gpus import parse_gpu
-from cardscan.estimate.kv import KVPolicy, kv_cache
 from cardscan.parse.config import ArchFacts, arch_facts, estimate_params_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,9 +79,14 @@ def load_all_cases(path: Path = CASES) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8"))["cases"]
 
 
+def engine_of(case: dict[str, Any]) -> str:
+    """The registered engine (release) a case is estimated with."""
+    return str(case.get("cardscan_engine") or case["engine"])
+
+
 def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
     """The cases of engines the estimator has (the golden tests assert these)."""
-    return [c for c in load_all_cases(path) if c["engine"] in ENGINES]
+    return [c for c in load_all_cases(path) if engine_of(c) in ENGINES]
 
 
 def _facts(case: dict[str, Any]) -> ArchFacts:
@@ -113,7 +118,7 @@ def _options(case: dict[str, Any]) -> EstimateOptions:
     flags = case["flags"]
     gpu = case.get("gpu")
     return EstimateOptions(
-        engine=case["engine"],
+        engine=engine_of(case),
         context=flags.get("context"),
         kv_dtype=flags.get("kv_dtype", "auto"),
         gpu=parse_gpu(gpu) if gpu else None,
@@ -121,6 +126,7 @@ def _options(case: dict[str, Any]) -> EstimateOptions:
         tp=flags.get("tp", 1),
         n_ubatch=flags.get("n_ubatch", 512),
         max_num_batched_tokens=flags.get("max_num_batched_tokens"),
+        mem_fraction_static=flags.get("mem_fraction_static"),
     )
 
 
@@ -181,7 +187,7 @@ def _kv_size_fig(r: Run, printed: dict) -> Figure | None:
 
 def _fig(r: Run, name: str, printed: float, ours: float, target: str, met: bool) -> Figure:
     return Figure(
-        r.case["id"], r.case["engine"], name, float(printed), float(ours), target, met, r.case.get("split", "")
+        r.case["id"], engine_of(r.case), name, float(printed), float(ours), target, met, r.case.get("split", "")
     )
 
 
@@ -194,29 +200,25 @@ def _pool_bytes_agree(tokens: int, k_gib: float, v_gib: float, per_token: int) -
     return lo <= (tokens + 1) * per_token <= hi
 
 
-def _sglang_figs(case: dict[str, Any]) -> list[Figure]:
-    """SGLang case: the per-token bytes are checked with cardscan's KV formula; the rest waits for an engine."""
-    printed, split, cid = case["printed"], case.get("split", ""), case["id"]
-    figs = [Figure(cid, "sglang", name, float(printed[name]), None, NO_ENGINE, False, split)
-            for name in ("weights_gib", "kv_tokens") if name in printed]  # fmt: skip
-    if {"kv_tokens", "k_size_gib", "v_size_gib"} <= printed.keys():
-        facts = _facts(case)
-        per_token = kv_cache(facts, KVPolicy(tp=case["flags"].get("tp", 1))).bytes_per_token
-        tokens, k_gib, v_gib = printed["kv_tokens"], printed["k_size_gib"], printed["v_size_gib"]
-        met = _pool_bytes_agree(tokens, k_gib, v_gib, per_token)
-        implied = (k_gib + v_gib) * GIB / (tokens + 1)
-        figs.append(Figure(cid, "sglang", "kv_bytes_per_token", implied, float(per_token), "exact (print rounding)",
-                           met, split))  # fmt: skip
-    return figs
+def _pool_fig(r: Run, printed: dict) -> Figure | None:
+    """SGLang: the K + V sizes of the pool line hold tokens + 1 rows of cardscan's per-token bytes."""
+    if not {"kv_tokens", "k_size_gib", "v_size_gib"} <= printed.keys():
+        return None
+    tokens, k_gib, v_gib = printed["kv_tokens"], printed["k_size_gib"], printed["v_size_gib"]
+    per_token = r.estimate.kv_bytes_per_token
+    met = _pool_bytes_agree(tokens, k_gib, v_gib, per_token)
+    implied = (k_gib + v_gib) * GIB / (tokens + 1)
+    return _fig(r, "kv_bytes_per_token", implied, float(per_token), "exact (print rounding)", met)
 
 
 def case_figures(case: dict[str, Any]) -> list[Figure]:
     """Every printed figure of one case next to cardscan's value."""
-    if case["engine"] not in ENGINES:
-        return _sglang_figs(case) if case["engine"] == "sglang" else []
+    if engine_of(case) not in ENGINES:
+        return []
     r = run(case)
     printed = case["printed"]
-    figs = [f for f in (fn(r, printed) for fn in _SINGLE) if f is not None]
+    single = (_weights_fig, _pool_fig) if case["engine"] == "sglang" else _SINGLE
+    figs = [f for f in (fn(r, printed) for fn in single) if f is not None]
     figs.extend(_budget_figs(r, printed))
     return figs
 

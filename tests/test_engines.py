@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cardscan.errors import ScanError
-from cardscan.estimate.engines import EstimateOptions, estimate_memory
+from cardscan.estimate.engines import ENGINES, EstimateOptions, estimate_memory
 from cardscan.estimate.gpus import parse_gpu
 from cardscan.estimate.weights import quick_rule_bytes, weights_at
 from cardscan.parse.config import arch_facts, estimate_params_from_config
@@ -36,16 +36,44 @@ def test_default_context_is_model_max() -> None:
 def test_vllm_kv_capacity_worked_case_h100() -> None:
     h100 = parse_gpu("H100 80GB")
     e = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=8192, gpu=h100))
-    # activation = 3.5 × (2·14336 + 4·4096) × 2 B × T 8192 (H100: vLLM's server default) = 2.58e9 B
-    activation = int(3.5 * (2 * 14336 + 4 * 4096) * 2 * 8192)
-    # budget = 0.9 · 79.19 GiB − weights (16,060,522,496 B) − activation − non-torch 0.3 GiB − graphs 0.55 GiB
-    budget = int(h100.usable_bytes * 0.9) - 16_060_522_496 - activation - int(0.3 * GIB) - int(0.55 * GIB)
+    # profile peak = MLP + residual stream (2·14336 + 4·4096) × 2 B × T 8192 + sampler 33.8 B × 1024 seqs × 128,256
+    activation = int((2 * 14336 + 4 * 4096) * 2 * 8192 + 33.8 * 1024 * 128_256)
+    # budget = 0.9 · 79.19 GiB − weights (16,060,522,496 B) − activation − non-torch 0.13 GiB − graphs 0.55 GiB
+    budget = int(h100.usable_bytes * 0.9) - 16_060_522_496 - activation - int(0.13 * GIB) - int(0.55 * GIB)
     assert e.activations_bytes == activation
     assert e.kv_budget_bytes == budget
-    assert e.kv_tokens == budget // 131_072 // 16 * 16  # 53.06 GiB of KV at 128 KiB/token
-    assert e.kv_tokens == 434_640
+    assert e.kv_tokens == budget // 131_072 // 16 * 16  # 50.8 GiB of KV at 128 KiB/token
+    assert e.kv_tokens == 416_240
     assert e.max_concurrency == pytest.approx(budget / (8192 * 131_072))
     assert e.fits_one_request and e.max_context_fit == 131072
+    assert any("figures for vLLM ≥ 0.21" in n for n in e.notes)
+
+
+def test_vllm_releases_differ_in_graphs_and_profile() -> None:
+    """Older releases are registered beside `vllm`: graphs outside the budget (0.14, 0.10), V0's max_model_len run."""
+    h100 = parse_gpu("H100 80GB")
+    est = {n: estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine=n, context=32768, gpu=h100))
+           for n in ("vllm", "vllm:0.14", "vllm:0.10", "vllm:0.6")}  # fmt: skip
+    assert est["vllm:0.14"].kv_budget_bytes - est["vllm"].kv_budget_bytes == int(0.55 * GIB)  # graphs
+    assert est["vllm:0.10"].activations_bytes < est["vllm:0.14"].activations_bytes  # smaller sampler term
+    stream = (2 * 14336 + 4 * 4096) * 2
+    assert est["vllm:0.6"].activations_bytes == int(1.24 * stream * 32768)  # V0 profiles max_model_len tokens
+    assert all(any(f"figures for {ENGINES[e.engine].version}" in n for n in e.notes) for e in est.values())
+
+
+def test_fp32_checkpoint_loads_in_16_bit_under_vllm_and_sglang() -> None:
+    """vLLM / SGLang dtype=auto never compute in fp32: an fp32 checkpoint's weights count 2 B/param."""
+    from cardscan.estimate.engines.base import loaded_weights
+
+    n = 1_000_000
+    assert loaded_weights("vllm", 4 * n, "float32", {}, n) == 2 * n  # config-only: every parameter
+    assert loaded_weights("sglang", 4 * n + 100, "float32", {"fp32": n, "int4": 200}, n + 200) == 2 * n + 100
+    assert loaded_weights("vllm", 2 * n, "bfloat16", {"bf16": n}, n) == 2 * n
+    assert loaded_weights("transformers", 4 * n, "float32", {}, n) == 4 * n  # loads as stored by default
+    assert loaded_weights("llama.cpp", 4 * n, "float32", {}, n) == 4 * n
+    fp32 = arch_facts({**json.loads((CONFIGS / "meta-llama__Llama-3.1-8B.json").read_text()), "torch_dtype": "float32"})
+    e = estimate_memory(fp32, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=4096))
+    assert any("loads the fp32 checkpoint in bf16" in n for n in e.notes)
 
 
 def test_vllm_refuses_max_len_and_reports_largest_context() -> None:
@@ -60,7 +88,7 @@ def test_vllm_tp_divides_weights_and_raises_non_torch() -> None:
     e1 = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=4096))
     e2 = estimate_memory(LLAMA, WEIGHTS, PARAMS, EstimateOptions(engine="vllm", context=4096, tp=2))
     assert e2.weights_bytes == WEIGHTS // 2 and e2.kv_bytes_per_token == 65_536
-    assert e2.overhead_bytes - e1.overhead_bytes == 2 * GIB - int(0.3 * GIB)
+    assert e2.overhead_bytes - e1.overhead_bytes == int(0.55 * GIB) - int(0.13 * GIB)  # non-torch TP≥2 vs TP1
 
 
 def test_llamacpp_gpu_layers_moves_weights_and_kv_to_host() -> None:

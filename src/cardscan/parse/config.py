@@ -103,6 +103,9 @@ class ArchFacts:
     """`mlp_bias` when the config says; None → family default."""
     max_source_positions: int | None = None
     """Encoder positions of enc-dec speech models (Whisper)."""
+    mla_latent_cache: bool | None = None
+    """GGUF MLA files: True when the file has llama.cpp's split `attn_k_b`/`attn_v_b` tensors (or `key_length_mla`),
+    so llama.cpp caches the latent; False for older files it runs as per-head MHA; None when not a GGUF fact."""
     assumed: tuple[str, ...] = field(default=())
     """Keys missing from the config for which a default was used."""
 
@@ -398,6 +401,7 @@ def arch_facts(config: Mapping) -> ArchFacts:
         attention_bias=cfg.get("attention_bias"),
         mlp_bias=cfg.get("mlp_bias"),
         max_source_positions=cfg.get("max_source_positions"),
+        mla_latent_cache=cfg.get("gguf_mla_latent_cache"),
         assumed=tuple(dict.fromkeys(r.assumed)),
     )
 
