@@ -269,6 +269,73 @@ def summary(figs: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class FitTerms:
+    """One calibration case's non-KV memory, split the way the vLLM engine models it (GiB)."""
+
+    case: str
+    """Case id."""
+    engine: str
+    """Engine release."""
+    tp: int
+    """Tensor-parallel degree."""
+    non_kv: float
+    """util × total − weights − available KV − graphs charged in the budget: activation peak + non-torch."""
+    stream: float
+    """The forward's MLP + residual stream of the profile tokens, per rank."""
+    sampler_entries: float
+    """max_num_seqs × vocabulary (entries of the sampler term)."""
+    activation: float | None
+    """Printed activation peak, where the log has one."""
+    non_torch: float | None
+    """Printed non-torch memory, where the log has one."""
+
+
+def _fit_terms(case: dict[str, Any]) -> FitTerms:
+    from cardscan.estimate.engines import get
+    from cardscan.estimate.engines.base import ACT_BYTES, ffn_width
+
+    r, opts, printed = run(case), _options(case), case["printed"]
+    engine = get(engine_of(case))
+    weights = printed.get("weights_gib", r.estimate.weights_bytes / GIB)
+    total = engine.budget(opts.gpu, opts.gpu_util) / GIB if opts.gpu else 0.0
+    graphs = engine.graphs() / GIB if hasattr(engine, "graphs") else 0.0
+    per_token = (2 * ffn_width(r.facts) // max(1, opts.tp) + 4 * r.facts.hidden_size) * ACT_BYTES
+    tokens = engine.profile_tokens(opts, opts.context or 0) if hasattr(engine, "profile_tokens") else 0
+    seqs = engine.max_num_seqs(opts) if hasattr(engine, "max_num_seqs") else 0
+    return FitTerms(case["id"], engine.name, opts.tp, total - weights - printed["kv_available_gib"] - graphs,
+                    per_token * tokens / GIB, seqs * r.facts.vocab_size, printed.get("activation_gib"),
+                    printed.get("non_torch_gib"))  # fmt: skip
+
+
+def fit(cases: list[dict[str, Any]] | None = None) -> dict[str, dict[str, float]]:
+    """vLLM profile-peak constants from the calibration half only: per release, the sampler bytes per
+    (sequence × vocabulary entry) and the TP ≥ 2 non-torch GiB (V1), or V0's stream factor. TP1 non-torch is the
+    printed 0.13 GiB (V1) / 0.35 GiB (V0); a printed activation or non-torch figure is used where the log has one."""
+    from cardscan.estimate.weights import overhead
+
+    pool = [c for c in (cases or load_all_cases()) if c["split"] == "calibration" and c["engine"] == "vllm"
+            and c.get("gpu") and "kv_available_gib" in c["printed"]]  # fmt: skip
+    terms = [_fit_terms(c) for c in pool]
+    out: dict[str, dict[str, float]] = {}
+    for engine in sorted({t.engine for t in terms}):
+        group = [t for t in terms if t.engine == engine]
+        if engine == "vllm:0.6":
+            nt = overhead("vllm_non_torch_v0") / GIB
+            avail = {c["id"]: c["printed"]["kv_available_gib"] for c in pool}
+            num = sum((t.non_kv - nt) * t.stream / avail[t.case] ** 2 for t in group)
+            out[engine] = {"v0_stream_factor": num / sum(t.stream**2 / avail[t.case] ** 2 for t in group)}
+            continue
+        nt1 = overhead("vllm_non_torch_tp1") / GIB
+        acts = [(t, t.activation if t.activation is not None else t.non_kv - nt1) for t in group
+                if t.activation is not None or t.tp == 1]  # fmt: skip
+        sampler = sum((a - t.stream) * GIB / t.sampler_entries for t, a in acts) / len(acts)
+        multi = [t.non_torch if t.non_torch is not None else t.non_kv - t.stream - sampler * t.sampler_entries / GIB
+                 for t in group if t.tp > 1]  # fmt: skip
+        out[engine] = {"sampler_bytes": sampler, "non_torch_tp2_gib": sum(multi) / len(multi) if multi else math.nan}
+    return out
+
+
 def _select(cases: list[dict[str, Any]], split: str | None, engine: str | None) -> list[dict[str, Any]]:
     return [c for c in cases if (split is None or c["split"] == split) and (engine is None or c["engine"] == engine)]
 
@@ -278,7 +345,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--split", choices=("calibration", "held_out"))
     parser.add_argument("--engine", choices=("vllm", "sglang", "llama.cpp"))
+    parser.add_argument("--fit", action="store_true", help="derive the vLLM constants from the calibration half")
     args = parser.parse_args(argv)
+    if args.fit:
+        for engine, constants in fit().items():
+            print(engine, ", ".join(f"{k} = {v:.3f}" for k, v in constants.items()))
+        return
     figs = figures(_select(load_all_cases(), args.split, args.engine))
     print(table(figs))
     estimated = [f for f in figs if f.ours is not None]

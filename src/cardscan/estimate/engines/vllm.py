@@ -42,9 +42,9 @@ SEQS_LARGE, SEQS_SMALL = 1024, 256
 # Profile-run peak, observed (docs/engines-research.md §1.2): one forward of T tokens (the MLP intermediates and the
 # residual stream, per rank) plus the dummy sampler run over max_num_seqs rows of the vocabulary. Bytes per
 # (sequence × vocabulary entry) of the sampler term, fitted on the calibration half of the logs
-# (`python bench/engine_compare.py --fit`): 33.8 on the Jan 2026 logs (llm-d, ≈ 0.14), 5.1 on 0.10.1.1.
+# (`python bench/engine_compare.py --fit`): 33.8 on the Jan 2026 logs (llm-d, ≈ 0.14), 5.5 on 0.10.1.1.
 SAMPLER_BYTES_2026 = 33.8
-SAMPLER_BYTES_2025 = 5.1
+SAMPLER_BYTES_2025 = 5.5
 # V0 profiled one forward of max(max_model_len, T) tokens: peak ≈ 1.24 × the MLP + residual stream of that many
 # tokens (fitted on the calibration V0 log, vllm#10517 at 20,000 tokens).
 V0_STREAM_FACTOR = 1.24
