@@ -115,3 +115,57 @@ def test_bad_engine_rejected() -> None:
 def test_quick_rule_nvidia_example() -> None:
     assert quick_rule_bytes(7_000_000_000, "fp16") == 28_000_000_000
     assert weights_at(8_000_000_000, "int4") == 4_000_000_000
+
+
+def _gguf_writer():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_gguf_fixtures", Path(__file__).parents[1] / "scripts" /
+                                                  "make_gguf_fixtures.py")  # fmt: skip
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+# DeepSeek-V2-Lite (deepseek-ai/DeepSeek-V2-Lite config.json): 27 layers, hidden 2048, 16 heads, kv_lora_rank 512,
+# qk_nope 128, qk_rope 64, v_head 128. Tensor names are llama.cpp's (gguf-py/gguf/constants.py, MODEL_ARCH.DEEPSEEK2):
+# files converted before ggml-org/llama.cpp#12801 carry `attn_kv_b`; later ones split it into `attn_k_b`/`attn_v_b`
+# and write `key_length_mla`/`value_length_mla`, with key_length/value_length = the latent (576/512), 1 KV head.
+V2_LITE_KVS = [("general.architecture", "STRING", "deepseek2"), ("deepseek2.block_count", "U32", 27),
+               ("deepseek2.context_length", "U32", 163840), ("deepseek2.embedding_length", "U32", 2048),
+               ("deepseek2.feed_forward_length", "U32", 10944), ("deepseek2.attention.head_count", "U32", 16),
+               ("deepseek2.attention.kv_lora_rank", "U32", 512), ("deepseek2.rope.dimension_count", "U32", 64),
+               ("deepseek2.expert_count", "U32", 64), ("deepseek2.expert_used_count", "U32", 6),
+               ("deepseek2.expert_feed_forward_length", "U32", 1408), ("deepseek2.vocab_size", "U32", 102400)]  # fmt: skip
+OLD_KVS = [("deepseek2.attention.head_count_kv", "U32", 16), ("deepseek2.attention.key_length", "U32", 192),
+           ("deepseek2.attention.value_length", "U32", 128)]  # fmt: skip
+MLA_KVS = [("deepseek2.attention.head_count_kv", "U32", 1), ("deepseek2.attention.key_length", "U32", 576),
+           ("deepseek2.attention.value_length", "U32", 512), ("deepseek2.attention.key_length_mla", "U32", 192),
+           ("deepseek2.attention.value_length_mla", "U32", 128)]  # fmt: skip
+
+
+def _v2_lite_tensors(split: bool) -> list[tuple[str, tuple[int, ...], str]]:
+    attn = [("attn_k_b", (128, 512, 16)), ("attn_v_b", (512, 128, 16))] if split else [("attn_kv_b", (512, 4096))]
+    per_layer = [("attn_q", (2048, 3072)), ("attn_kv_a_mqa", (2048, 576)), ("attn_kv_a_norm", (512,)), *attn,
+                 ("attn_output", (2048, 2048))]  # fmt: skip
+    return [(f"blk.{i}.{name}.weight", dims, "F16") for i in range(27) for name, dims in per_layer]
+
+
+@pytest.mark.parametrize(("split", "kvs", "mib"), [(False, OLD_KVS, 1080.0), (True, MLA_KVS, 121.5)])
+def test_llamacpp_mla_cache_follows_the_gguf_tensors(split: bool, kvs: list, mib: float) -> None:
+    """The header decides: an old DeepSeek-V2 GGUF (attn_kv_b only) runs as MHA — per-head K 192 + V 128 per cell,
+    27 × 16 × 320 × 2 B × 4096 cells = 1080 MiB; a split file caches the latent (576 per cell: 121.5 MiB)."""
+    from cardscan.parse.gguf import gguf_config, parse_gguf
+
+    header = parse_gguf(_gguf_writer().gguf_bytes(V2_LITE_KVS + kvs, _v2_lite_tensors(split)))
+    config = gguf_config(header.metadata, (t.name for t in header.tensors))
+    facts = arch_facts(config)
+    assert facts.mla_latent_cache is split and (facts.qk_nope_head_dim, facts.v_head_dim) == (128, 128)
+    e = estimate_memory(facts, 10**9, 10**9, EstimateOptions(engine="llama.cpp", context=4096, kv_dtype="f16"))
+    assert e.kv_cache_bytes == mib * MIB
+    assert any("runs as MHA" in n for n in e.notes) is not split
+    # the split tensors alone (no *_mla keys) are enough to know the file caches the latent
+    names_only = gguf_config(dict(header.metadata), ["blk.0.attn_k_b.weight", "blk.0.attn_v_b.weight"])
+    assert names_only["gguf_mla_latent_cache"] is True
+    # vLLM and a config.json-only repo never see the GGUF fact: MLA stays the latent there
+    assert arch_facts({**config, "gguf_mla_latent_cache": None}).mla_latent_cache is None
