@@ -47,6 +47,7 @@ NO_GPU_FRACTION = 0.88  # mem_fraction_static when the GPU memory is unknown (ev
 METADATA_MIB = 512  # "constant meta data (e.g., from attention backend)" in the ≥ 0.5.3 reserve
 PREFILL_MIB_PER_TOKEN = 1.5  # the ≥ 0.5.3 reserve's activation term: max(chunked, 2048) × 1.5 MiB
 GRAPH_MIB_PER_BS = 2  # the ≥ 0.5.3 reserve's CUDA-graph term: cuda_graph_max_bs × 2 MiB
+RELEASES = ("sglang", "sglang:0.4.7", "sglang:0.4")  # the names registered below, newest first
 BIG_GPU_MIB, BIG_GPU_MIN_RESERVE_MIB = 60 * 1024, 10 * 1024  # reserve ≥ 10 GiB on GPUs over 60 GiB
 
 
@@ -75,7 +76,6 @@ class Sglang(Engine):
     load_dtypes: ClassVar[Mapping[str, str]] = {
         "fp32": "fp16"
     }  # SGLang --dtype auto: "FP16 precision for FP32 and FP16 models"
-    older: ClassVar[str] = "other releases: --engine sglang:0.4.7, sglang:0.4"
 
     def budget(self, gpu: Gpu, gpu_util: float) -> int:
         """SGLang plans the whole device (its reserve is inside the estimate's total)."""
@@ -118,7 +118,8 @@ class Sglang(Engine):
             act = max(0, int(free * (1 - frac)) - fixed)
             f |= self.pool(facts, opts, context, int(free * frac) - w - load_extra, kv.bytes_per_token)
         f |= {"weights_bytes": w, "activations_bytes": act, "overhead_bytes": startup + load_extra + fixed}
-        f["notes"].append(f"figures for {self.version}; {self.older}")
+        others = ", ".join(n for n in RELEASES if n != self.name)
+        f["notes"].append(f"figures for {self.version}; other releases: --engine {others}")
         f["notes"].append(
             f"SGLang: mem_fraction_static {frac:.3f} of start-up free memory holds weights + token pool; "
             f"chunked prefill {chunked}, CUDA graphs up to bs {graph_bs}; every layer holds the full pool "
@@ -148,7 +149,6 @@ class Sglang047(Sglang):
     summary = "SGLang 0.4.7–0.5.2: mem_fraction_static from a reserve by GPU size"
     order = 56
     version = "SGLang 0.4.7–0.5.2 (mem_fraction_static by GPU size)"
-    older = "other releases: --engine sglang, sglang:0.4"
 
     def reserve_mib(self, gpu: Gpu, tp: int) -> float:
         """(2.8 + tp/10) GiB under 35 GiB, (9.5 + tp/2) under 90, (12 + tp/2) under 160, else 32 GiB."""
@@ -167,7 +167,6 @@ class Sglang04(Sglang):
     summary = "SGLang ≤ 0.4.6: mem_fraction_static by TP size (0.88 at TP 1)"
     order = 57
     version = "SGLang ≤ 0.4.6 (mem_fraction_static by TP size)"
-    older = "other releases: --engine sglang, sglang:0.4.7"
 
     def default_fraction(self, gpu: Gpu | None, tp: int) -> float:
         """tp ≥ 16: 0.79, ≥ 8: 0.81, ≥ 4: 0.85, ≥ 2: 0.87, else 0.88."""

@@ -48,6 +48,7 @@ SAMPLER_BYTES_2025 = 5.5
 # V0 profiled one forward of max(max_model_len, T) tokens: peak ≈ 1.24 × the MLP + residual stream of that many
 # tokens (fitted on the calibration V0 log, vllm#10517 at 20,000 tokens).
 V0_STREAM_FACTOR = 1.24
+RELEASES = ("vllm", "vllm:0.14", "vllm:0.10", "vllm:0.6")  # the names registered below, newest first
 
 
 class Vllm(Engine):
@@ -127,7 +128,8 @@ class Vllm(Engine):
     def notes(self, facts: ArchFacts, opts: EstimateOptions, by_kind: tuple[Any, ...]) -> list[str]:
         """Which release the figures are for, the scheduler defaults used, padding and load dtype."""
         graphs = "in the KV budget" if self.graphs_in_budget else "captured after the KV cache (outside the budget)"
-        notes = [f"figures for {self.version}; other releases: --engine vllm:0.14, vllm:0.10, vllm:0.6",
+        others = ", ".join(n for n in RELEASES if n != self.name)
+        notes = [f"figures for {self.version}; other releases: --engine {others}",
                  f"vLLM: blocks of 16, T={self.batched_tokens(opts)}, max_num_seqs={self.max_num_seqs(opts)}; "
                  f"CUDA graphs {graphs}; vLLM itself reserves util × total and fills it with KV"]  # fmt: skip
         padding = [f"{k.padding_layers} {k.kind}" for k in by_kind if getattr(k, "padding_layers", 0)]
