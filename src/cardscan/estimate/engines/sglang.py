@@ -73,9 +73,8 @@ class Sglang(Engine):
     order = 35
     layout = "pool"
     version = "SGLang ≥ 0.5.3 (mem_fraction_static from the reserved-memory rule)"
-    load_dtypes: ClassVar[Mapping[str, str]] = {
-        "fp32": "fp16"
-    }  # SGLang --dtype auto: "FP16 precision for FP32 and FP16 models"
+    # --dtype auto: "FP16 precision for FP32 and FP16 models, BF16 precision for BF16 models" (SGLang server arguments)
+    load_dtypes: ClassVar[Mapping[str, str]] = {"fp32": "fp16"}
 
     def budget(self, gpu: Gpu, gpu_util: float) -> int:
         """SGLang plans the whole device (its reserve is inside the estimate's total)."""

@@ -59,9 +59,9 @@ class Vllm(Engine):
     order = 10
     layout = "paged"
     version = "vLLM ≥ 0.21 (V1; CUDA-graph memory profiled into the KV budget)"
-    load_dtypes: ClassVar[Mapping[str, str]] = {
-        "fp32": "bf16"
-    }  # vllm/config/model.py `_get_and_verify_dtype`: dtype=auto never runs fp32
+    # dtype=auto downcasts fp32 checkpoints to the platform's first supported dtype: bf16 on compute capability ≥ 8.0,
+    # fp16 before (vllm/config/model.py `_get_and_verify_dtype` → `_resolve_auto_dtype`, "Downcast for float32 models")
+    load_dtypes: ClassVar[Mapping[str, str]] = {"fp32": "bf16"}
     graphs_in_budget: ClassVar[bool] = True
     """CUDA-graph memory is subtracted from the KV budget (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS, default ≥ 0.21)."""
     sampler_bytes: ClassVar[float] = SAMPLER_BYTES_2026
