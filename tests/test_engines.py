@@ -169,3 +169,18 @@ def test_llamacpp_mla_cache_follows_the_gguf_tensors(split: bool, kvs: list, mib
     assert names_only["gguf_mla_latent_cache"] is True
     # vLLM and a config.json-only repo never see the GGUF fact: MLA stays the latent there
     assert arch_facts({**config, "gguf_mla_latent_cache": None}).mla_latent_cache is None
+
+
+@pytest.mark.parametrize(("engine", "bytes_per_param"), [("generic", 4), ("vllm", 2), ("sglang", 2)])
+def test_scan_of_an_fp32_config_charges_the_engine_load_dtype(
+    tmp_path: Path, engine: str, bytes_per_param: int
+) -> None:
+    """Through the whole pipeline: a config-only fp32 repo under vLLM/SGLang is charged at 16 bits, with a note."""
+    from cardscan.options import ScanOptions
+    from cardscan.scanner import scan
+
+    config = {**json.loads((CONFIGS / "meta-llama__Llama-3.1-8B.json").read_text()), "torch_dtype": "float32"}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    r = scan(str(tmp_path), ScanOptions(engine=engine, context=4096))
+    assert r.memory is not None and r.memory.weights_bytes == PARAMS * bytes_per_param
+    assert any("loads the fp32 checkpoint" in n for n in r.memory.notes) is (bytes_per_param == 2)

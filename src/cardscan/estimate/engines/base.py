@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cardscan.estimate.kv import KV_DTYPE_NOTES, KindKV, KVPolicy, KVResult, describe_layers, kv_cache
 from cardscan.estimate.weights import QUICK_RULE_FACTOR, VLLM_DEFAULT_UTIL, overhead
+from cardscan.tensors import DTYPE_ALIASES
 
 if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
     from cardscan.estimate.gpus import Gpu
@@ -158,8 +159,6 @@ class Engine:
         return kv_cache(facts, self.kv_policy(opts, context, batch), opts.kv_dtype)
 
 
-_DTYPE_NAMES = {"float32": "fp32", "float": "fp32", "f32": "fp32", "float16": "fp16", "half": "fp16",
-                "f16": "fp16", "bfloat16": "bf16"}  # fmt: skip
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 
 
@@ -168,7 +167,7 @@ def dtype_name(dtype: str | None) -> str | None:
     if not dtype:
         return None
     name = str(dtype).lower().removeprefix("torch.")
-    return _DTYPE_NAMES.get(name, name)
+    return DTYPE_ALIASES.get(name, name)
 
 
 def loaded_weights(engine: str, stored_bytes: int, dtype: str | None, by_dtype: Mapping[str, int], params: int) -> int:
