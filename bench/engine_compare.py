@@ -1,11 +1,12 @@
 """Compare cardscan's memory estimate with figures vLLM, SGLang and llama.cpp printed in public logs.
 
 Reads tests/fixtures/engine_logs/cases.json (one case per engine run: source, engine, version, GPU, settings, config,
-printed figures, calibration / held-out split), runs `estimate_memory` with the same settings and prints a markdown
-table: case, engine, figure, engine-printed, cardscan, error %, target, met, split — then the error summary per
-split. Cases of an engine the estimator does not have yet (SGLang) are listed as "no engine yet", with the per-token
-KV bytes (engine-independent) still checked. `python bench/engine_compare.py` (no network, < 1 s); `--split
-held_out` or `--engine vllm` narrow the table. The golden tests use `load_cases()` and `figures()`.
+printed figures, calibration / held-out split), runs `estimate_memory` with the same settings under the engine
+release the log is from (the case's `cardscan_engine`: vllm, vllm:0.14, vllm:0.10, vllm:0.6, sglang, sglang:0.4.7,
+sglang:0.4, llama.cpp) and prints a markdown table: case, engine, figure, engine-printed, cardscan, error %, target,
+met, split — then the error summary per split. `python bench/engine_compare.py` (no network, < 1 s); `--split
+held_out` or `--engine vllm` narrow the table; `--fit` derives the vLLM profile-peak constants from the calibration
+half only (docs/accuracy.md). The golden tests use `load_cases()` and `figures()`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 
 from cardscan.estimate.engines import ENGINES, EstimateOptions, MemoryEstimate, estimate_memory
 from cardscan.estimate.gpus import parse_gpu
-from cardscan.estimate.kv import KVPolicy, kv_cache
 from cardscan.parse.config import ArchFacts, arch_facts, estimate_params_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,9 +79,14 @@ def load_all_cases(path: Path = CASES) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8"))["cases"]
 
 
+def engine_of(case: dict[str, Any]) -> str:
+    """The registered engine (release) a case is estimated with."""
+    return str(case.get("cardscan_engine") or case["engine"])
+
+
 def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
     """The cases of engines the estimator has (the golden tests assert these)."""
-    return [c for c in load_all_cases(path) if c["engine"] in ENGINES]
+    return [c for c in load_all_cases(path) if engine_of(c) in ENGINES]
 
 
 def _facts(case: dict[str, Any]) -> ArchFacts:
@@ -113,7 +118,7 @@ def _options(case: dict[str, Any]) -> EstimateOptions:
     flags = case["flags"]
     gpu = case.get("gpu")
     return EstimateOptions(
-        engine=case["engine"],
+        engine=engine_of(case),
         context=flags.get("context"),
         kv_dtype=flags.get("kv_dtype", "auto"),
         gpu=parse_gpu(gpu) if gpu else None,
@@ -121,6 +126,7 @@ def _options(case: dict[str, Any]) -> EstimateOptions:
         tp=flags.get("tp", 1),
         n_ubatch=flags.get("n_ubatch", 512),
         max_num_batched_tokens=flags.get("max_num_batched_tokens"),
+        mem_fraction_static=flags.get("mem_fraction_static"),
     )
 
 
@@ -181,7 +187,7 @@ def _kv_size_fig(r: Run, printed: dict) -> Figure | None:
 
 def _fig(r: Run, name: str, printed: float, ours: float, target: str, met: bool) -> Figure:
     return Figure(
-        r.case["id"], r.case["engine"], name, float(printed), float(ours), target, met, r.case.get("split", "")
+        r.case["id"], engine_of(r.case), name, float(printed), float(ours), target, met, r.case.get("split", "")
     )
 
 
@@ -194,29 +200,25 @@ def _pool_bytes_agree(tokens: int, k_gib: float, v_gib: float, per_token: int) -
     return lo <= (tokens + 1) * per_token <= hi
 
 
-def _sglang_figs(case: dict[str, Any]) -> list[Figure]:
-    """SGLang case: the per-token bytes are checked with cardscan's KV formula; the rest waits for an engine."""
-    printed, split, cid = case["printed"], case.get("split", ""), case["id"]
-    figs = [Figure(cid, "sglang", name, float(printed[name]), None, NO_ENGINE, False, split)
-            for name in ("weights_gib", "kv_tokens") if name in printed]  # fmt: skip
-    if {"kv_tokens", "k_size_gib", "v_size_gib"} <= printed.keys():
-        facts = _facts(case)
-        per_token = kv_cache(facts, KVPolicy(tp=case["flags"].get("tp", 1))).bytes_per_token
-        tokens, k_gib, v_gib = printed["kv_tokens"], printed["k_size_gib"], printed["v_size_gib"]
-        met = _pool_bytes_agree(tokens, k_gib, v_gib, per_token)
-        implied = (k_gib + v_gib) * GIB / (tokens + 1)
-        figs.append(Figure(cid, "sglang", "kv_bytes_per_token", implied, float(per_token), "exact (print rounding)",
-                           met, split))  # fmt: skip
-    return figs
+def _pool_fig(r: Run, printed: dict) -> Figure | None:
+    """SGLang: the K + V sizes of the pool line hold tokens + 1 rows of cardscan's per-token bytes."""
+    if not {"kv_tokens", "k_size_gib", "v_size_gib"} <= printed.keys():
+        return None
+    tokens, k_gib, v_gib = printed["kv_tokens"], printed["k_size_gib"], printed["v_size_gib"]
+    per_token = r.estimate.kv_bytes_per_token
+    met = _pool_bytes_agree(tokens, k_gib, v_gib, per_token)
+    implied = (k_gib + v_gib) * GIB / (tokens + 1)
+    return _fig(r, "kv_bytes_per_token", implied, float(per_token), "exact (print rounding)", met)
 
 
 def case_figures(case: dict[str, Any]) -> list[Figure]:
     """Every printed figure of one case next to cardscan's value."""
-    if case["engine"] not in ENGINES:
-        return _sglang_figs(case) if case["engine"] == "sglang" else []
+    if engine_of(case) not in ENGINES:
+        return []
     r = run(case)
     printed = case["printed"]
-    figs = [f for f in (fn(r, printed) for fn in _SINGLE) if f is not None]
+    single = (_weights_fig, _pool_fig) if case["engine"] == "sglang" else _SINGLE
+    figs = [f for f in (fn(r, printed) for fn in single) if f is not None]
     figs.extend(_budget_figs(r, printed))
     return figs
 
@@ -267,6 +269,73 @@ def summary(figs: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class FitTerms:
+    """One calibration case's non-KV memory, split the way the vLLM engine models it (GiB)."""
+
+    case: str
+    """Case id."""
+    engine: str
+    """Engine release."""
+    tp: int
+    """Tensor-parallel degree."""
+    non_kv: float
+    """util × total − weights − available KV − graphs charged in the budget: activation peak + non-torch."""
+    stream: float
+    """The forward's MLP + residual stream of the profile tokens, per rank."""
+    sampler_entries: float
+    """max_num_seqs × vocabulary (entries of the sampler term)."""
+    activation: float | None
+    """Printed activation peak, where the log has one."""
+    non_torch: float | None
+    """Printed non-torch memory, where the log has one."""
+
+
+def _fit_terms(case: dict[str, Any]) -> FitTerms:
+    from cardscan.estimate.engines import get
+    from cardscan.estimate.engines.base import ACT_BYTES, ffn_width
+
+    r, opts, printed = run(case), _options(case), case["printed"]
+    engine = get(engine_of(case))
+    weights = printed.get("weights_gib", r.estimate.weights_bytes / GIB)
+    total = engine.budget(opts.gpu, opts.gpu_util) / GIB if opts.gpu else 0.0
+    graphs = engine.graphs() / GIB if hasattr(engine, "graphs") else 0.0
+    per_token = (2 * ffn_width(r.facts) // max(1, opts.tp) + 4 * r.facts.hidden_size) * ACT_BYTES
+    tokens = engine.profile_tokens(opts, opts.context or 0) if hasattr(engine, "profile_tokens") else 0
+    seqs = engine.max_num_seqs(opts) if hasattr(engine, "max_num_seqs") else 0
+    return FitTerms(case["id"], engine.name, opts.tp, total - weights - printed["kv_available_gib"] - graphs,
+                    per_token * tokens / GIB, seqs * r.facts.vocab_size, printed.get("activation_gib"),
+                    printed.get("non_torch_gib"))  # fmt: skip
+
+
+def fit(cases: list[dict[str, Any]] | None = None) -> dict[str, dict[str, float]]:
+    """vLLM profile-peak constants from the calibration half only: per release, the sampler bytes per
+    (sequence × vocabulary entry) and the TP ≥ 2 non-torch GiB (V1), or V0's stream factor. TP1 non-torch is the
+    printed 0.13 GiB (V1) / 0.35 GiB (V0); a printed activation or non-torch figure is used where the log has one."""
+    from cardscan.estimate.weights import overhead
+
+    pool = [c for c in (cases or load_all_cases()) if c["split"] == "calibration" and c["engine"] == "vllm"
+            and c.get("gpu") and "kv_available_gib" in c["printed"]]  # fmt: skip
+    terms = [_fit_terms(c) for c in pool]
+    out: dict[str, dict[str, float]] = {}
+    for engine in sorted({t.engine for t in terms}):
+        group = [t for t in terms if t.engine == engine]
+        if engine == "vllm:0.6":
+            nt = overhead("vllm_non_torch_v0") / GIB
+            avail = {c["id"]: c["printed"]["kv_available_gib"] for c in pool}
+            num = sum((t.non_kv - nt) * t.stream / avail[t.case] ** 2 for t in group)
+            out[engine] = {"v0_stream_factor": num / sum(t.stream**2 / avail[t.case] ** 2 for t in group)}
+            continue
+        nt1 = overhead("vllm_non_torch_tp1") / GIB
+        acts = [(t, t.activation if t.activation is not None else t.non_kv - nt1) for t in group
+                if t.activation is not None or t.tp == 1]  # fmt: skip
+        sampler = sum((a - t.stream) * GIB / t.sampler_entries for t, a in acts) / len(acts)
+        multi = [t.non_torch if t.non_torch is not None else t.non_kv - t.stream - sampler * t.sampler_entries / GIB
+                 for t in group if t.tp > 1]  # fmt: skip
+        out[engine] = {"sampler_bytes": sampler, "non_torch_tp2_gib": sum(multi) / len(multi) if multi else math.nan}
+    return out
+
+
 def _select(cases: list[dict[str, Any]], split: str | None, engine: str | None) -> list[dict[str, Any]]:
     return [c for c in cases if (split is None or c["split"] == split) and (engine is None or c["engine"] == engine)]
 
@@ -276,7 +345,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--split", choices=("calibration", "held_out"))
     parser.add_argument("--engine", choices=("vllm", "sglang", "llama.cpp"))
+    parser.add_argument("--fit", action="store_true", help="derive the vLLM constants from the calibration half")
     args = parser.parse_args(argv)
+    if args.fit:
+        for engine, constants in fit().items():
+            print(engine, ", ".join(f"{k} = {v:.3f}" for k, v in constants.items()))
+        return
     figs = figures(_select(load_all_cases(), args.split, args.engine))
     print(table(figs))
     estimated = [f for f in figs if f.ours is not None]

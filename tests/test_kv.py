@@ -160,3 +160,43 @@ def test_llamacpp_slots_share_n_ctx() -> None:
     f = facts("meta-llama__Llama-3.1-8B")
     shared = kv_cache(f, policy("llama.cpp", context=4096, batch=4)).total_bytes
     assert shared == kv_cache(f, KVPolicy(context=4096, batch=4)).total_bytes == 4 * 4096 * 131_072
+
+
+@pytest.mark.parametrize(
+    ("layers", "full", "padding", "slots"),
+    [(26, 4, 2, 28), (34, 5, 1, 35), (48, 8, 0, 48), (62, 10, 8, 70)],  # gemma-3 1b, 4b, 12b, 27b
+)
+def test_vllm_hybrid_allocator_pads_layer_groups(layers: int, full: int, padding: int, slots: int) -> None:
+    """vLLM groups sliding / full layers in groups of the smaller bucket's size and pads the last sliding group
+    (vllm/v1/core/kv_cache_utils.py `_get_kv_cache_groups_uniform_page_size`): gemma-3-1b's 26 layers cost as 28."""
+    f = arch_facts({**GEMMA3_27B, "num_hidden_layers": layers})
+    r = kv_cache(f, policy("vllm", context=8192))
+    per_layer = 2 * 16 * 128 * 2
+    sliding = next(k for k in r.by_kind if k.kind == "sliding")
+    assert (sliding.layers + next(k for k in r.by_kind if k.kind == "full").layers, sliding.padding_layers) == (
+        layers,
+        padding,
+    )
+    assert layers - sliding.layers == full
+    assert r.bytes_per_token == slots * per_layer
+    assert kv_cache(f, policy("llama.cpp", context=8192)).bytes_per_token == layers * per_layer  # no groups there
+
+
+def test_gemma3_1b_real_config_costs_28_layers_in_vllm() -> None:
+    f = facts("google__gemma-3-1b-it")
+    r = kv_cache(f, policy("vllm", context=32768))
+    per_layer = 2 * f.num_kv_heads * f.head_dim * 2
+    assert f.num_layers == 26 and r.bytes_per_token == 28 * per_layer
+
+
+def test_uniform_and_balanced_models_get_no_padding() -> None:
+    """gpt-oss (18 sliding + 18 full) and dense models are one group size: nothing padded."""
+    assert all(k.padding_layers == 0 for k in kv_cache(arch_facts(GPT_OSS_120B), policy("vllm")).by_kind)
+    assert all(k.padding_layers == 0 for k in kv_cache(facts("meta-llama__Llama-3.1-8B"), policy("vllm")).by_kind)
+
+
+def test_sglang_pool_holds_every_layer_at_full_context() -> None:
+    """SGLang's token pool is one slot per token over every layer: sliding layers are not windowed."""
+    f = arch_facts(GEMMA3_27B)
+    r = kv_cache(f, policy("sglang", context=8192))
+    assert r.total_bytes == 62 * 2 * 16 * 128 * 2 * 8192 and r.bytes_per_token == 62 * 8192

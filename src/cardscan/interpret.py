@@ -91,7 +91,7 @@ def _effective_config(fetched: Fetched, notes: list[str]) -> dict[str, Any] | No
     if gguf is None:
         return fetched.config
     notes.append("architecture from GGUF metadata" + (", config.json on top" if fetched.config else ""))
-    config = {**gguf_config(gguf.metadata), **(fetched.config or {})}
+    config = {**gguf_config(gguf.metadata, (t.name for t in gguf.tensors)), **(fetched.config or {})}
     # Per-layer KV head counts (0 = a layer without attention) matter to the KV cache: hand the list over.
     per_layer = config.get("num_key_value_heads_per_layer")
     if isinstance(per_layer, list):

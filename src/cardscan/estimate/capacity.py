@@ -50,11 +50,10 @@ class Capacity:
 
 
 def sized_for(opts: EstimateOptions, gpu: Gpu) -> EstimateOptions:
-    """Options for a fit check on `gpu`: what the GPU decides (vLLM's batched tokens T) fixed up front, the GPU itself
-    left out, so an engine skips figures a fit check never reads (vLLM's KV budget and its max-context search).
-    The searches below estimate hundreds of times per scan; this keeps them cheap."""
-    sized = replace(opts, gpu=gpu)
-    return replace(sized, gpu=None, max_num_batched_tokens=get(opts.engine).batched_tokens(sized))
+    """Options for a fit check on `gpu`: what the GPU decides (vLLM's T and max_num_seqs: `Engine.resolve`) fixed up
+    front, the GPU itself left out, so an engine skips figures a fit check never reads (vLLM's KV budget and its
+    max-context search). The searches estimate hundreds of times per scan; this keeps them cheap."""
+    return replace(get(opts.engine).resolve(replace(opts, gpu=gpu)), gpu=None)
 
 
 def _fits(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> bool:

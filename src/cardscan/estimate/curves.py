@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cardscan.estimate.capacity import MAX_BATCH
-from cardscan.estimate.engines import ENGINES, EstimateOptions, MemoryEstimate, estimate_memory
+from cardscan.estimate.capacity import MAX_BATCH, sized_for
+from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_memory
 from cardscan.estimate.engines.base import DEFAULT_CONTEXT
 from cardscan.estimate.fit import engine_budget, fits
 from cardscan.estimate.gpus import Gpu, display_set
@@ -169,28 +169,26 @@ class _Estimator:
 
     def __init__(self, facts: Any, params: int, opts: EstimateOptions) -> None:
         self.facts, self.params, self.opts = facts, params, opts
-        self.base = replace(opts, gpu=None)
-        self.cache: dict[tuple[int, int, int, int | None], MemoryEstimate] = {}
-        self.t: dict[str, int | None] = {}
+        self.cache: dict[tuple[int, int, int, int | None, int | None], MemoryEstimate] = {}
+        self.resolved: dict[str, EstimateOptions] = {}
 
     def measure(self, weights: int, context: int, batch: int, gpu: Gpu | None = None) -> tuple[MemoryEstimate, bool]:
         """The estimate at `context` × `batch` on `gpu` (None: the chosen GPU) and whether it fits `gpu`."""
-        t = self._batched_tokens(gpu or self.opts.gpu)
-        key = (weights, context, batch, t)
+        base = self._resolved(gpu or self.opts.gpu)
+        key = (weights, context, batch, base.max_num_batched_tokens, base.max_num_seqs)
         est = self.cache.get(key)
         if est is None:
-            opts = replace(self.base, context=context, batch=batch, max_num_batched_tokens=t)
+            opts = replace(base, context=context, batch=batch)
             est = self.cache[key] = estimate_memory(self.facts, weights, self.params, opts)
         return est, (fits(est, gpu).fits if gpu is not None else True)
 
-    def _batched_tokens(self, gpu: Gpu | None) -> int | None:
-        """vLLM's T for `gpu`: the only way the GPU changes an estimate. Passing T instead of the GPU also spares
-        vLLM's own max-context search, which is not part of the total."""
-        if self.opts.engine != "vllm" or gpu is None or self.opts.max_num_batched_tokens:
-            return self.opts.max_num_batched_tokens
-        if gpu.name not in self.t:
-            self.t[gpu.name] = ENGINES["vllm"].batched_tokens(replace(self.opts, gpu=gpu))
-        return self.t[gpu.name]
+    def _resolved(self, gpu: Gpu | None) -> EstimateOptions:
+        """The options with the engine's GPU-dependent defaults fixed for `gpu`, and no GPU: the same figures, without
+        the engine's own budget searches (which are not part of the total)."""
+        name = gpu.name if gpu is not None else ""
+        if name not in self.resolved:
+            self.resolved[name] = sized_for(self.opts, gpu) if gpu is not None else replace(self.opts, gpu=None)
+        return self.resolved[name]
 
 
 def _point(est: MemoryEstimate) -> CurvePoint:

@@ -11,7 +11,7 @@ from cardscan.errors import ScanError
 from cardscan.estimate import capacity as cap
 from cardscan.estimate.curves import memory_curves, stored_label
 from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_memory
-from cardscan.estimate.engines.base import cuda_context
+from cardscan.estimate.engines.base import cuda_context, loaded_weights
 from cardscan.estimate.fit import engine_budget, fits
 from cardscan.estimate.gpus import Gpu, catalogue, display_set, parse_gpu
 from cardscan.estimate.training import (
@@ -79,7 +79,8 @@ def _with_memory(
     result: ScanResult, facts: ArchFacts, params: int, options: ScanOptions, est_options: EstimateOptions,
     gpu: Gpu | None,
 ) -> ScanResult:  # fmt: skip
-    weights_bytes = _weights_bytes(result, params)
+    weights_bytes = loaded_weights(est_options.engine, _weights_bytes(result, params), result.model.dtype if result.model
+                                   else None, result.parameters.by_dtype if result.parameters else {}, params)  # fmt: skip
     memory = estimate_memory(facts, weights_bytes, params, est_options)
     gpus = (gpu,) if gpu else catalogue()
     shown = shown_gpus(options)

@@ -109,6 +109,9 @@ class ArchFacts:
     """Block bias fields the config sets explicitly (`attention_bias`, `mlp_bias`, falcon `bias`…), in order."""
     norms_per_layer: int | None = None
     """Norm vectors per layer when the config decides it (Falcon's parallel_attn / new_decoder_architecture)."""
+    mla_latent_cache: bool | None = None
+    """GGUF MLA files: True when the file has llama.cpp's split `attn_k_b`/`attn_v_b` tensors (or `key_length_mla`),
+    so llama.cpp caches the latent; False for older files it runs as per-head MHA; None when not a GGUF fact."""
     assumed: tuple[str, ...] = field(default=())
     """Keys missing from the config for which a default was used."""
 
@@ -407,6 +410,7 @@ def arch_facts(config: Mapping) -> ArchFacts:
         v_head_dim=int(cfg.get("v_head_dim") or 0),
         bias_switches=_bias_switches(cfg, row),
         norms_per_layer=_norms_per_layer(cfg, model_type),
+        mla_latent_cache=cfg.get("gguf_mla_latent_cache"),
         assumed=tuple(dict.fromkeys(r.assumed)),
     )
 

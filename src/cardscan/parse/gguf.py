@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -376,14 +377,21 @@ def _vocab_size(metadata: dict[str, MetaValue]) -> int | None:
     return len(tokens) if isinstance(tokens, list) else None
 
 
-def gguf_config(metadata: dict[str, MetaValue]) -> dict[str, Any]:
+# llama.cpp caches MLA as the compact latent only for files converted with the split attention tensors and the
+# `*_mla` keys (convert_hf_to_gguf.py since ggml-org/llama.cpp#12801); older DeepSeek-V2 GGUFs run as plain MHA.
+MLA_SPLIT_TENSORS = ("attn_k_b.weight", "attn_v_b.weight")
+
+
+def gguf_config(metadata: dict[str, MetaValue], tensor_names: Iterable[str] = ()) -> dict[str, Any]:
     """HF-config-style facts from GGUF metadata, so one estimator serves both (see ARCH_KEY_MAP).
 
     Per-layer lists (e.g. `head_count_kv` with 0 on non-attention layers) map to the max under the HF key and the
     full list under `<key>_per_layer`. `rope.dimension_count` becomes `qk_rope_head_dim` only for MLA models
     (those with `kv_lora_rank`). `vocab_size` falls back to the tokenizer array length. `general.*` gives
     `model_type`, `gguf_size_label`, `gguf_file_type`, `quantized_by`, `base_model` and, for F32/F16/BF16 files,
-    `torch_dtype`.
+    `torch_dtype`. MLA files also get `qk_nope_head_dim` / `v_head_dim` (per-head sizes) and
+    `gguf_mla_latent_cache`: whether the file has the split `attn_k_b`/`attn_v_b` tensors (`tensor_names`) or the
+    `attention.key_length_mla` key, i.e. whether llama.cpp can cache the latent.
     """
     arch = metadata.get("general.architecture")
     config: dict[str, Any] = {}
@@ -398,10 +406,29 @@ def gguf_config(metadata: dict[str, MetaValue]) -> dict[str, Any]:
         rope_dims = metadata.get(f"{arch}.rope.dimension_count")
         if "kv_lora_rank" in config and isinstance(rope_dims, int):
             config["qk_rope_head_dim"] = rope_dims
+            _mla_config(metadata, arch, rope_dims, tensor_names, config)
     if "vocab_size" not in config and (vocab := _vocab_size(metadata)) is not None:
         config["vocab_size"] = vocab
     _general_config(metadata, config)
     return config
+
+
+def _mla_config(
+    metadata: dict[str, MetaValue], arch: str, rope: int, tensor_names: Iterable[str], config: dict[str, Any]
+) -> None:
+    """Per-head MLA sizes and the latent-cache fact. Split files give the per-head sizes under `*_mla` (their plain
+    `key_length` / `value_length` are the latent's); older files give them under the plain keys."""
+    key_mla = metadata.get(f"{arch}.attention.key_length_mla")
+    split = isinstance(key_mla, int) or any(n.endswith(MLA_SPLIT_TENSORS) for n in tensor_names)
+    suffix = "_mla" if split else ""
+    key = metadata.get(f"{arch}.attention.key_length{suffix}")
+    value = metadata.get(f"{arch}.attention.value_length{suffix}")
+    config.pop("v_head_dim", None)
+    if isinstance(key, int) and key > rope:
+        config["qk_nope_head_dim"] = key - rope
+    if isinstance(value, int):
+        config["v_head_dim"] = value
+    config["gguf_mla_latent_cache"] = split
 
 
 def _general_config(metadata: dict[str, MetaValue], config: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """The engine registry: every module of this package that defines `ENGINE` is an `--engine` choice.
 
-Adding an engine is one file here (a subclass of `base.Engine` and `ENGINE = YourEngine()`) plus its tests; the CLI
-choices, option validation and the fit check read `ENGINES`. `register()` adds one from outside the package.
+Adding an engine is one file here (a subclass of `base.Engine` and `ENGINE = YourEngine()`; older releases whose
+rules differ as `VERSIONS = (…)`, named `engine:version`) plus its tests; the CLI choices, option validation and the
+fit check read `ENGINES`. `register()` adds one from outside the package.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ def register(engine: Engine) -> Engine:
 
 
 def _discover() -> None:
-    found = []
+    found: list[Engine] = []
     for info in pkgutil.iter_modules(__path__):
         if info.name != "base":
-            engine = getattr(import_module(f"{__name__}.{info.name}"), "ENGINE", None)
-            if isinstance(engine, Engine):
-                found.append(engine)
+            module = import_module(f"{__name__}.{info.name}")
+            # ENGINE, plus VERSIONS: the same engine's older releases under "name:version" (vllm:0.6)
+            candidates = (getattr(module, "ENGINE", None), *getattr(module, "VERSIONS", ()))
+            found.extend(e for e in candidates if isinstance(e, Engine))
     for engine in sorted(found, key=lambda e: (getattr(e, "order", 100), e.name)):
         register(engine)
 

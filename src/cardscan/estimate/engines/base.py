@@ -8,11 +8,13 @@ The terms and constants are explained in docs/memory-model.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cardscan.estimate.kv import KV_DTYPE_NOTES, KindKV, KVPolicy, KVResult, describe_layers, kv_cache
 from cardscan.estimate.weights import QUICK_RULE_FACTOR, VLLM_DEFAULT_UTIL, overhead
+from cardscan.tensors import DTYPE_ALIASES
 
 if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
     from cardscan.estimate.gpus import Gpu
@@ -29,7 +31,7 @@ class EstimateOptions:
     """What the user asked for: engine, context, batch, KV dtype, GPU and parallelism."""
 
     engine: str = "generic"
-    """A registered engine name (generic, vllm, llama.cpp, transformers)."""
+    """A registered engine name (generic, vllm, sglang, llama.cpp, transformers, or a release such as vllm:0.6)."""
     context: int | None = None
     """Tokens per sequence; None → the model's max context."""
     batch: int = 1
@@ -48,6 +50,10 @@ class EstimateOptions:
     """llama.cpp physical batch."""
     max_num_batched_tokens: int | None = None
     """vLLM T; None → vLLM's default for the GPU."""
+    max_num_seqs: int | None = None
+    """vLLM max_num_seqs; None → vLLM's default for the GPU."""
+    mem_fraction_static: float | None = None
+    """SGLang --mem-fraction-static; None → SGLang's default rule for the GPU (engines/sglang.py)."""
 
 
 @dataclass(frozen=True)
@@ -89,15 +95,16 @@ class MemoryEstimate:
     host_bytes: int = 0
     """llama.cpp: weights and KV of layers left on the CPU by --gpu-layers."""
     kv_budget_bytes: int | None = None
-    """vLLM: memory left for KV on the GPU (util·total − weights − activations − non-torch − graphs)."""
+    """vLLM / SGLang with a GPU: memory the engine gives the KV cache (vLLM: util·total − weights − activations −
+    non-torch [− graphs]; SGLang: mem_fraction_static·free − weights)."""
     kv_tokens: int | None = None
-    """vLLM: KV tokens that fit the budget (`GPU KV cache size`), block-rounded."""
+    """vLLM / SGLang: KV tokens that fit the budget (vLLM `GPU KV cache size`, block-rounded; SGLang `#tokens`)."""
     max_concurrency: float | None = None
-    """vLLM: requests of `context` tokens that fit at once."""
+    """vLLM / SGLang: requests of `context` tokens that fit at once."""
     fits_one_request: bool | None = None
-    """vLLM: one request of `context` tokens fits (else vLLM refuses to start)."""
+    """vLLM / SGLang: one request of `context` tokens fits (else vLLM refuses to start)."""
     max_context_fit: int | None = None
-    """vLLM: largest context one request can have within the budget (what vLLM suggests)."""
+    """vLLM / SGLang: largest context one request can have within the budget (what vLLM suggests)."""
 
 
 class Engine:
@@ -108,13 +115,24 @@ class Engine:
     summary: ClassVar[str]
     """One line for `--help` and docs."""
     layout: ClassVar[str] = "contiguous"
-    """KV layout rule in kv.py: contiguous (one buffer per sequence), paged (vLLM blocks), cells (llama.cpp)."""
+    """KV layout rule in kv.py: contiguous (one buffer per sequence), paged (vLLM blocks), cells (llama.cpp), pool
+    (SGLang's token pool)."""
     mla_eager: ClassVar[bool] = False
     """MLA layers cached decompressed (per-head K and V) rather than as the latent."""
     splits_heads: ClassVar[bool] = True
     """Tensor parallelism splits attention heads (llama.cpp splits layers instead)."""
     order: ClassVar[int] = 100
     """Position among the `--engine` choices."""
+    version: ClassVar[str] = ""
+    """Which release(s) of the engine these rules describe (said in the estimate's notes); empty for generic."""
+    load_dtypes: ClassVar[Mapping[str, str]] = {}
+    """Stored dtype → dtype the engine loads it in by default (vLLM/SGLang `dtype=auto`: fp32 → 16-bit); others as
+    stored."""
+
+    def load_dtype(self, stored: str | None) -> str | None:
+        """The dtype the engine computes in for a checkpoint stored in `stored` (config `torch_dtype`)."""
+        name = dtype_name(stored)
+        return self.load_dtypes.get(name, name) if name else None
 
     def memory(
         self, facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, context: int
@@ -125,6 +143,11 @@ class Engine:
     def budget(self, gpu: Gpu, gpu_util: float) -> int:
         """Bytes the engine lets itself use on `gpu` (what a fit is checked against)."""
         return gpu.usable_bytes
+
+    def resolve(self, opts: EstimateOptions) -> EstimateOptions:
+        """`opts` with every default that depends on the GPU made explicit, so an estimate without the GPU (a chart,
+        a search) equals the one with it. Engines whose figures do not depend on the GPU return `opts` as is."""
+        return opts
 
     def batched_tokens(self, opts: EstimateOptions) -> int:
         """Tokens one forward pass may batch (vLLM's T; only the paged layout reads it)."""
@@ -141,6 +164,39 @@ class Engine:
     def kv(self, facts: ArchFacts, opts: EstimateOptions, context: int, batch: int | None = None) -> KVResult:
         """The KV cache under this engine's policy."""
         return kv_cache(facts, self.kv_policy(opts, context, batch), opts.kv_dtype)
+
+
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+
+
+def dtype_name(dtype: str | None) -> str | None:
+    """`float32` / `torch.bfloat16` / `f16` → fp32 / bf16 / fp16 (other names lower-cased as given)."""
+    if not dtype:
+        return None
+    name = str(dtype).lower().removeprefix("torch.")
+    return DTYPE_ALIASES.get(name, name)
+
+
+def loaded_weights(engine: str, stored_bytes: int, dtype: str | None, by_dtype: Mapping[str, int], params: int) -> int:
+    """Weight bytes once `engine` has loaded a checkpoint of `stored_bytes` whose config declares `dtype`. With a
+    load-dtype rule (vLLM / SGLang `dtype=auto`: fp32 → 16 bits) the fp32 parameters (`by_dtype["fp32"]`, or all
+    `params` when no header was read) shrink to the load width; quantized and 16-bit tensors stay as stored."""
+    from cardscan.estimate.engines import get  # the registry imports this module
+
+    stored = dtype_name(dtype)
+    loaded = get(engine).load_dtype(stored)
+    if stored != "fp32" or loaded is None or loaded == stored:
+        return stored_bytes
+    fp32_params = by_dtype.get("fp32", 0) if by_dtype else params
+    return max(0, stored_bytes - fp32_params * (DTYPE_BYTES["fp32"] - DTYPE_BYTES.get(loaded, 4)))
+
+
+def load_note(engine: Engine, facts: ArchFacts) -> str | None:
+    """The note an estimate carries when `engine` loads the checkpoint in another dtype than it is stored in."""
+    stored, loaded = dtype_name(facts.dtype), engine.load_dtype(facts.dtype)
+    if stored and loaded and stored != loaded:
+        return f"{engine.name}: dtype=auto loads the {stored} checkpoint in {loaded}: fp32 weights charged at 2 B/param"
+    return None
 
 
 def ffn_width(facts: ArchFacts) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cardscan.estimate.engines.base import (
@@ -14,6 +15,7 @@ from cardscan.estimate.engines.base import (
     ffn_width,
     finish,
 )  # fmt: skip
+from cardscan.estimate.kv import KVResult, kv_cache
 from cardscan.estimate.weights import overhead
 
 if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
@@ -41,6 +43,12 @@ class LlamaCpp(Engine):
     layout = "cells"
     splits_heads = False  # llama.cpp splits layers across GPUs, not heads
 
+    def kv(self, facts: ArchFacts, opts: EstimateOptions, context: int, batch: int | None = None) -> KVResult:
+        """Cells; MLA as the latent only when the GGUF says llama.cpp can (split `attn_k_b`/`attn_v_b` tensors or
+        `key_length_mla`): older DeepSeek-V2 files run as MHA with per-head K (qk_nope + qk_rope) and V per cell."""
+        policy = self.kv_policy(opts, context, batch)
+        return kv_cache(facts, replace(policy, mla_eager=facts.mla_latent_cache is False), opts.kv_dtype)
+
     def budget(self, gpu: Gpu, gpu_util: float) -> int:
         """The device total less llama.cpp's `-fit` margin."""
         return gpu.usable_bytes - overhead("llamacpp_fit_margin")
@@ -65,6 +73,9 @@ class LlamaCpp(Engine):
               "overhead_bytes": cuda_context(), "host_bytes": host}  # fmt: skip
         f["notes"].append(f"llama.cpp: {on_gpu}/{n_layers} layers on GPU; n_ctx {context * opts.batch} shared by "
                           f"{opts.batch} slot(s); token embeddings on host; fit margin 1024 MiB")  # fmt: skip
+        if facts.mla_latent_cache is False:
+            f["notes"].append("llama.cpp: this GGUF has no split attn_k_b/attn_v_b tensors (converted before "
+                              "llama.cpp#12801): MLA runs as MHA, full per-head K and V cached")  # fmt: skip
         return finish(f)
 
 
