@@ -1,12 +1,17 @@
-"""Compare cardscan's memory estimate with figures vLLM and llama.cpp printed in public logs.
+"""Compare cardscan's memory estimate with figures vLLM, SGLang and llama.cpp printed in public logs.
 
-Reads tests/fixtures/engine_logs/cases.json (one case per log: source, engine, GPU, flags, config, printed numbers),
-runs `estimate_memory` with the same flags and prints a markdown table: case, engine, figure, engine-printed,
-cardscan, error %, target, met. `python bench/engine_compare.py` (no network). The golden tests use `figures()`.
+Reads tests/fixtures/engine_logs/cases.json (one case per engine run: source, engine, version, GPU, settings, config,
+printed figures, calibration / held-out split), runs `estimate_memory` with the same settings under the engine
+release the log is from (the case's `cardscan_engine`: vllm, vllm:0.14, vllm:0.10, vllm:0.6, sglang, sglang:0.4.7,
+sglang:0.4, llama.cpp) and prints a markdown table: case, engine, figure, engine-printed, cardscan, error %, target,
+met, split — then the error summary per split. `python bench/engine_compare.py` (no network, < 1 s); `--split
+held_out` or `--engine vllm` narrow the table; `--fit` derives the vLLM profile-peak constants from the calibration
+half only (docs/accuracy.md). The golden tests use `load_cases()` and `figures()`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cardscan.estimate.engines import EstimateOptions, MemoryEstimate, estimate_memory
+from cardscan.estimate.engines import ENGINES, EstimateOptions, MemoryEstimate, estimate_memory
 from cardscan.estimate.gpus import parse_gpu
 from cardscan.parse.config import ArchFacts, arch_facts, estimate_params_from_config
 
@@ -24,7 +29,8 @@ CASES = FIXTURES / "engine_logs" / "cases.json"
 GIB, MIB = 1 << 30, 1 << 20
 PRINT_GIB = 0.005  # engines print GiB with 2 decimals: a printed value is ± half a hundredth
 PRINT_MIB = 0.005
-DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}  # for weights derived from the config's parameter count
+DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "fp8": 1}  # for weights derived from the config's parameter count
+NO_ENGINE = "no engine yet"
 
 
 @dataclass(frozen=True)
@@ -34,21 +40,25 @@ class Figure:
     case: str
     """Case id in cases.json."""
     engine: str
-    """vllm or llama.cpp."""
+    """vllm, sglang or llama.cpp."""
     figure: str
     """Which number: weights_gib, kv_bytes_per_token, kv_available_gib, kv_tokens, max_concurrency, kv_size_mib."""
     printed: float
-    """What the engine printed (kv_bytes_per_token: available ÷ tokens, implied by the two printed lines)."""
-    ours: float
-    """cardscan's estimate, same unit."""
+    """What the engine printed (kv_bytes_per_token: memory ÷ tokens, implied by two printed figures)."""
+    ours: float | None
+    """cardscan's estimate, same unit; None where the estimator has no such engine yet."""
     target: str
-    """The accuracy target (docs/memory-model.md §12 of the spec)."""
+    """The accuracy target (docs/accuracy.md)."""
     met: bool
-    """Whether cardscan is within the target."""
+    """Whether cardscan is within the target (False when there is no estimate)."""
+    split: str = ""
+    """calibration or held_out (cases.json)."""
 
     @property
     def error_pct(self) -> float:
-        """Signed error of cardscan relative to the engine, in percent."""
+        """Signed error of cardscan relative to the engine, in percent (nan without an estimate)."""
+        if self.ours is None:
+            return math.nan
         return (self.ours - self.printed) / self.printed * 100 if self.printed else math.inf
 
 
@@ -61,28 +71,54 @@ class Run:
     facts: ArchFacts
     """Architecture facts of the case's config."""
     estimate: MemoryEstimate
-    """cardscan's estimate under the case's flags."""
+    """cardscan's estimate under the case's settings."""
 
 
-def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
-    """All cases of cases.json."""
+def load_all_cases(path: Path = CASES) -> list[dict[str, Any]]:
+    """Every case of cases.json, whatever its engine."""
     return json.loads(path.read_text(encoding="utf-8"))["cases"]
 
 
+def engine_of(case: dict[str, Any]) -> str:
+    """The registered engine (release) a case is estimated with."""
+    return str(case.get("cardscan_engine") or case["engine"])
+
+
+def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
+    """The cases of engines the estimator has (the golden tests assert these)."""
+    return [c for c in load_all_cases(path) if engine_of(c) in ENGINES]
+
+
+def _facts(case: dict[str, Any]) -> ArchFacts:
+    return arch_facts(json.loads((FIXTURES / case["config"]).read_text(encoding="utf-8")))
+
+
+def _linear_split_bytes(facts: ArchFacts, params: int, linear_bytes: int, other_bytes: int) -> int:
+    """Quantized linear layers at `linear_bytes`; embeddings, lm_head and norms (the rest) at `other_bytes`."""
+    embed = facts.vocab_size * facts.hidden_size * (1 if facts.tie_word_embeddings else 2)
+    norms = (2 * facts.num_layers + 1) * facts.hidden_size
+    return (params - embed - norms) * linear_bytes + (embed + norms) * other_bytes
+
+
 def _weights(case: dict[str, Any], facts: ArchFacts) -> tuple[int, int]:
-    """(weight bytes, params): header bytes when the case gives them, else config params × dtype bytes."""
+    """(weight bytes, params): header bytes, the printed weights, or config params × dtype bytes."""
     params = estimate_params_from_config(facts)
     spec = case["weights"]
-    if "bytes" in spec:
+    if spec.get("bytes"):
         return int(spec["bytes"]), params
-    return params * DTYPE_BYTES[spec["config_params_dtype"]], params
+    if spec.get("use_printed"):  # no byte count at hand: compare the budget terms only
+        return int(case["printed"]["weights_gib"] * GIB * case["flags"].get("tp", 1)), params
+    dtype_bytes = DTYPE_BYTES[spec["config_params_dtype"]]
+    if "linear_dtype" in spec:
+        return _linear_split_bytes(facts, params, DTYPE_BYTES[spec["linear_dtype"]], dtype_bytes), params
+    return params * dtype_bytes, params
 
 
 def _options(case: dict[str, Any]) -> EstimateOptions:
     flags = case["flags"]
     gpu = case.get("gpu")
     return EstimateOptions(
-        engine=case["engine"],
+        engine=engine_of(case),
         context=flags.get("context"),
         kv_dtype=flags.get("kv_dtype", "auto"),
         gpu=parse_gpu(gpu) if gpu else None,
@@ -90,12 +126,13 @@ def _options(case: dict[str, Any]) -> EstimateOptions:
         tp=flags.get("tp", 1),
         n_ubatch=flags.get("n_ubatch", 512),
         max_num_batched_tokens=flags.get("max_num_batched_tokens"),
+        mem_fraction_static=flags.get("mem_fraction_static"),
     )
 
 
 def run(case: dict[str, Any]) -> Run:
-    """Estimate one case with its config and flags."""
-    facts = arch_facts(json.loads((FIXTURES / case["config"]).read_text(encoding="utf-8")))
+    """Estimate one case with its config and settings."""
+    facts = _facts(case)
     weights, params = _weights(case, facts)
     return Run(case, facts, estimate_memory(facts, weights, params, _options(case)))
 
@@ -111,7 +148,7 @@ def _tokens_agree(tokens: int, avail_gib: float, per_token: int, block: int) -> 
 
 
 def _weights_fig(r: Run, printed: dict) -> Figure | None:
-    if "weights_gib" not in printed:
+    if "weights_gib" not in printed or r.case["weights"].get("use_printed"):
         return None
     ours = r.estimate.weights_bytes / GIB
     return _fig(r, "weights_gib", printed["weights_gib"], ours, "±1 %", _rel(printed["weights_gib"], ours, 1))
@@ -149,50 +186,177 @@ def _kv_size_fig(r: Run, printed: dict) -> Figure | None:
 
 
 def _fig(r: Run, name: str, printed: float, ours: float, target: str, met: bool) -> Figure:
-    return Figure(r.case["id"], r.case["engine"], name, float(printed), float(ours), target, met)
+    return Figure(
+        r.case["id"], engine_of(r.case), name, float(printed), float(ours), target, met, r.case.get("split", "")
+    )
 
 
 _SINGLE: tuple[Callable[[Run, dict], Figure | None], ...] = (_weights_fig, _per_token_fig, _kv_size_fig)
 
 
+def _pool_bytes_agree(tokens: int, k_gib: float, v_gib: float, per_token: int) -> bool:
+    """SGLang's K and V buffers hold tokens + 1 rows (a padding slot); each size is printed with 2 decimals."""
+    lo, hi = (k_gib + v_gib - 2 * PRINT_GIB) * GIB, (k_gib + v_gib + 2 * PRINT_GIB) * GIB
+    return lo <= (tokens + 1) * per_token <= hi
+
+
+def _pool_fig(r: Run, printed: dict) -> Figure | None:
+    """SGLang: the K + V sizes of the pool line hold tokens + 1 rows of cardscan's per-token bytes."""
+    if not {"kv_tokens", "k_size_gib", "v_size_gib"} <= printed.keys():
+        return None
+    tokens, k_gib, v_gib = printed["kv_tokens"], printed["k_size_gib"], printed["v_size_gib"]
+    per_token = r.estimate.kv_bytes_per_token
+    met = _pool_bytes_agree(tokens, k_gib, v_gib, per_token)
+    implied = (k_gib + v_gib) * GIB / (tokens + 1)
+    return _fig(r, "kv_bytes_per_token", implied, float(per_token), "exact (print rounding)", met)
+
+
 def case_figures(case: dict[str, Any]) -> list[Figure]:
     """Every printed figure of one case next to cardscan's value."""
+    if engine_of(case) not in ENGINES:
+        return []
     r = run(case)
     printed = case["printed"]
-    figs = [f for f in (fn(r, printed) for fn in _SINGLE) if f is not None]
+    single = (_weights_fig, _pool_fig) if case["engine"] == "sglang" else _SINGLE
+    figs = [f for f in (fn(r, printed) for fn in single) if f is not None]
     figs.extend(_budget_figs(r, printed))
     return figs
 
 
 def figures(cases: list[dict[str, Any]] | None = None) -> list[Figure]:
-    """All figures of all cases, in file order."""
-    return [f for case in cases or load_cases() for f in case_figures(case)]
+    """All figures of all cases (default: the estimator's engines, as the golden tests use), in file order."""
+    return [f for case in (load_cases() if cases is None else cases) for f in case_figures(case)]
 
 
-def _fmt(value: float, figure: str) -> str:
+def _fmt(value: float | None, figure: str) -> str:
+    if value is None:
+        return "—"
     if figure in ("kv_tokens", "kv_bytes_per_token"):
         return f"{value:,.0f}"
     return f"{value:,.2f}" if figure in ("max_concurrency", "kv_size_mib") else f"{value:,.3f}"
 
 
+def _met(f: Figure) -> str:
+    if f.ours is None:
+        return NO_ENGINE
+    return "yes" if f.met else "**no**"
+
+
 def table(figs: list[Figure]) -> str:
-    """Markdown table of figures: case, engine, figure, engine-printed, cardscan, error %, target, met."""
+    """Markdown table of figures: case, engine, figure, engine-printed, cardscan, error %, target, met, split."""
     lines = [
-        "| case | engine | figure | engine printed | cardscan | error % | target | met |",
-        "|---|---|---|---:|---:|---:|---|---|",
+        "| case | engine | figure | engine printed | cardscan | error % | target | met | split |",
+        "|---|---|---|---:|---:|---:|---|---|---|",
     ]
     for f in figs:
-        cells = (f.case, f.engine, f.figure, _fmt(f.printed, f.figure), _fmt(f.ours, f.figure),
-                 f"{f.error_pct:+.2f}", f.target, "yes" if f.met else "**no**")  # fmt: skip
+        err = "—" if f.ours is None else f"{f.error_pct:+.2f}"
+        cells = (f.case, f.engine, f.figure, _fmt(f.printed, f.figure), _fmt(f.ours, f.figure), err, f.target,
+                 _met(f), f.split)  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def main() -> None:
-    """Print the comparison table for every case."""
-    figs = figures()
+def summary(figs: list[Figure]) -> str:
+    """Per split and figure: how many estimated figures met the target, and the mean and worst |error %|."""
+    lines = ["| split | figure | figures | met | mean abs error % | worst error % |", "|---|---|---:|---:|---:|---:|"]
+    keys = sorted({(f.split, f.figure) for f in figs if f.ours is not None})
+    for split, name in keys:
+        group = [f for f in figs if f.split == split and f.figure == name and f.ours is not None]
+        errors = [f.error_pct for f in group]
+        worst = max(errors, key=abs)
+        mean = sum(abs(e) for e in errors) / len(errors)
+        lines.append(f"| {split} | {name} | {len(group)} | {sum(f.met for f in group)} | {mean:.2f} | {worst:+.2f} |")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FitTerms:
+    """One calibration case's non-KV memory, split the way the vLLM engine models it (GiB)."""
+
+    case: str
+    """Case id."""
+    engine: str
+    """Engine release."""
+    tp: int
+    """Tensor-parallel degree."""
+    non_kv: float
+    """util × total − weights − available KV − graphs charged in the budget: activation peak + non-torch."""
+    stream: float
+    """The forward's MLP + residual stream of the profile tokens, per rank."""
+    sampler_entries: float
+    """max_num_seqs × vocabulary (entries of the sampler term)."""
+    activation: float | None
+    """Printed activation peak, where the log has one."""
+    non_torch: float | None
+    """Printed non-torch memory, where the log has one."""
+
+
+def _fit_terms(case: dict[str, Any]) -> FitTerms:
+    from cardscan.estimate.engines import get
+    from cardscan.estimate.engines.base import ACT_BYTES, ffn_width
+
+    r, opts, printed = run(case), _options(case), case["printed"]
+    engine = get(engine_of(case))
+    weights = printed.get("weights_gib", r.estimate.weights_bytes / GIB)
+    total = engine.budget(opts.gpu, opts.gpu_util) / GIB if opts.gpu else 0.0
+    graphs = engine.graphs() / GIB if hasattr(engine, "graphs") else 0.0
+    per_token = (2 * ffn_width(r.facts) // max(1, opts.tp) + 4 * r.facts.hidden_size) * ACT_BYTES
+    tokens = engine.profile_tokens(opts, opts.context or 0) if hasattr(engine, "profile_tokens") else 0
+    seqs = engine.max_num_seqs(opts) if hasattr(engine, "max_num_seqs") else 0
+    return FitTerms(case["id"], engine.name, opts.tp, total - weights - printed["kv_available_gib"] - graphs,
+                    per_token * tokens / GIB, seqs * r.facts.vocab_size, printed.get("activation_gib"),
+                    printed.get("non_torch_gib"))  # fmt: skip
+
+
+def fit(cases: list[dict[str, Any]] | None = None) -> dict[str, dict[str, float]]:
+    """vLLM profile-peak constants from the calibration half only: per release, the sampler bytes per
+    (sequence × vocabulary entry) and the TP ≥ 2 non-torch GiB (V1), or V0's stream factor. TP1 non-torch is the
+    printed 0.13 GiB (V1) / 0.35 GiB (V0); a printed activation or non-torch figure is used where the log has one."""
+    from cardscan.estimate.weights import overhead
+
+    pool = [c for c in (cases or load_all_cases()) if c["split"] == "calibration" and c["engine"] == "vllm"
+            and c.get("gpu") and "kv_available_gib" in c["printed"]]  # fmt: skip
+    terms = [_fit_terms(c) for c in pool]
+    out: dict[str, dict[str, float]] = {}
+    for engine in sorted({t.engine for t in terms}):
+        group = [t for t in terms if t.engine == engine]
+        if engine == "vllm:0.6":
+            nt = overhead("vllm_non_torch_v0") / GIB
+            avail = {c["id"]: c["printed"]["kv_available_gib"] for c in pool}
+            num = sum((t.non_kv - nt) * t.stream / avail[t.case] ** 2 for t in group)
+            out[engine] = {"v0_stream_factor": num / sum(t.stream**2 / avail[t.case] ** 2 for t in group)}
+            continue
+        nt1 = overhead("vllm_non_torch_tp1") / GIB
+        acts = [(t, t.activation if t.activation is not None else t.non_kv - nt1) for t in group
+                if t.activation is not None or t.tp == 1]  # fmt: skip
+        sampler = sum((a - t.stream) * GIB / t.sampler_entries for t, a in acts) / len(acts)
+        multi = [t.non_torch if t.non_torch is not None else t.non_kv - t.stream - sampler * t.sampler_entries / GIB
+                 for t in group if t.tp > 1]  # fmt: skip
+        out[engine] = {"sampler_bytes": sampler, "non_torch_tp2_gib": sum(multi) / len(multi) if multi else math.nan}
+    return out
+
+
+def _select(cases: list[dict[str, Any]], split: str | None, engine: str | None) -> list[dict[str, Any]]:
+    return [c for c in cases if (split is None or c["split"] == split) and (engine is None or c["engine"] == engine)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the comparison table and the per-split summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--split", choices=("calibration", "held_out"))
+    parser.add_argument("--engine", choices=("vllm", "sglang", "llama.cpp"))
+    parser.add_argument("--fit", action="store_true", help="derive the vLLM constants from the calibration half")
+    args = parser.parse_args(argv)
+    if args.fit:
+        for engine, constants in fit().items():
+            print(engine, ", ".join(f"{k} = {v:.3f}" for k, v in constants.items()))
+        return
+    figs = figures(_select(load_all_cases(), args.split, args.engine))
     print(table(figs))
-    print(f"\n{sum(f.met for f in figs)} of {len(figs)} figures within target.")
+    estimated = [f for f in figs if f.ours is not None]
+    print(f"\n{sum(f.met for f in estimated)} of {len(estimated)} estimated figures within target; "
+          f"{len(figs) - len(estimated)} printed figures have no engine yet.\n")  # fmt: skip
+    print(summary(figs))
 
 
 if __name__ == "__main__":

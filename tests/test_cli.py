@@ -82,8 +82,11 @@ def test_optimizer_choices_match_the_training_table():
 
 def test_fine_tuning_with_zero_sharding_is_smaller_per_gpu():
     one = json.loads(invoke(EXAMPLE, "--mode", "full", "--format", "json").output)[0]["training"]
-    eight = json.loads(invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--gpus", "8", "--format", "json").output)
+    eight = json.loads(invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--num-gpus", "8", "--format", "json").output)
     assert eight[0]["training"]["total_bytes"] < one["total_bytes"] / 4
+    legacy = invoke(EXAMPLE, "--mode", "full", "--zero", "3", "--gpus", "8", "--format", "json")
+    assert "read as --num-gpus 8" in legacy.stderr
+    assert json.loads(legacy.stdout)[0]["training"] == eight[0]["training"]
     assert invoke(EXAMPLE, "--mode", "lora", "--optimizer", "bogus").exit_code == 2
 
 
@@ -104,3 +107,32 @@ def test_lora_targets_and_rank_give_exact_trainable_params():
     out = invoke(EXAMPLE, "--mode", "lora", "--lora-rank", "8", "--lora-targets", "q_proj,v_proj", "--format", "json")
     # Llama-2-7B: 32 layers × 2 modules × r·(4096 + 4096)
     assert json.loads(out.output)[0]["training"]["trainable_params"] == 32 * 2 * 8 * 8192
+
+
+def test_to_dict_is_the_json_output():
+    from cardscan import ScanOptions, scan
+    from cardscan.render import render
+
+    r = scan(EXAMPLE)
+    assert json.loads(json.dumps(r.to_dict())) == json.loads(render([r], "json"))[0]
+    assert r.to_dict()["verdict"]["gpus"]
+    capacity = scan(EXAMPLE, ScanOptions(gpu="rtx4090")).to_dict()["capacity"]
+    assert capacity["least_lossy_precision"] == capacity["cheapest_precision"] == "bf16"  # the old key is kept
+
+
+def test_public_names_are_exported():
+    import cardscan
+    from cardscan import EXIT_CODES, ErrorCode, Interrupted, ScanOptions, ScanResult, Verdict, scan, scan_many
+
+    assert EXIT_CODES[ErrorCode.OFFLINE_MISS] == 6 and issubclass(Interrupted, Exception)
+    assert all(callable(f) for f in (scan, scan_many)) and ScanOptions and ScanResult and Verdict
+    assert set(cardscan.__all__) <= set(dir(cardscan))
+    assert (Path(cardscan.__file__).parent / "py.typed").exists()
+
+
+def test_help_lists_the_gpus_command_and_gpus_json():
+    assert "gpus" in invoke("--help").output
+    rows = json.loads(invoke("gpus", "--json").stdout)
+    h100 = next(g for g in rows if g["name"] == "H100 SXM 80GB")
+    assert h100["bandwidth_gbs"] == 3350 and h100["bandwidth_source"] and "matrix" in h100["show"]
+    assert all(g["bandwidth_gbs"] for g in rows)

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 from cardscan.errors import ScanError
+from cardscan.estimate.engines import ENGINES
 from cardscan.estimate.kv import KV_DTYPES, KVPolicy, kv_cache, resolve_kv_dtype
 from cardscan.parse.config import arch_facts
 from tests.test_config import QWEN3_NEXT, WHISPER
+
+
+def policy(engine: str, **kw) -> KVPolicy:
+    """The KV policy of a registered engine (its layout rule) with the given context, batch…"""
+    e = ENGINES[engine]
+    return KVPolicy(layout=e.layout, mla_eager=e.mla_eager, **kw)
+
 
 CONFIGS = Path(__file__).parent / "fixtures" / "configs"
 GIB = 1 << 30
@@ -51,31 +59,31 @@ def test_deepseek_v3_mla_latent_not_doubled_and_replicated_over_tp() -> None:
     f = facts("deepseek-ai__DeepSeek-V3")
     assert kv_cache(f, KVPolicy(context=1)).bytes_per_token == 70_272  # 61 · (512 + 64) · 2
     assert kv_cache(f, KVPolicy(context=1, tp=8)).bytes_per_token == 70_272
-    eager = kv_cache(f, KVPolicy(engine="transformers", context=1))  # HF eager caches per-head K and V
+    eager = kv_cache(f, policy("transformers", context=1))  # HF eager caches per-head K and V
     assert eager.bytes_per_token == 4_997_120
 
 
 def test_gemma3_27b_sliding_llamacpp_policy() -> None:
     f = arch_facts(GEMMA3_27B)
-    r = kv_cache(f, KVPolicy(engine="llama.cpp", context=131072, n_ubatch=512))
+    r = kv_cache(f, policy("llama.cpp", context=131072, n_ubatch=512))
     per_layer = 2 * 16 * 128 * 2  # 8,192 B/token/layer
     assert r.total_bytes == 10 * per_layer * 131072 + 52 * per_layer * 1536  # SWA cells pad(1024 + 512)
     assert r.total_bytes / GIB == pytest.approx(10.6, abs=0.01)
-    held_at_w = kv_cache(f, KVPolicy(engine="transformers", context=131072)).total_bytes
+    held_at_w = kv_cache(f, policy("transformers", context=131072)).total_bytes
     assert held_at_w / GIB == pytest.approx(10.41, abs=0.01)
     # the same architecture from the real medgemma-27b-it config (layer_types)
-    assert kv_cache(facts("google__medgemma-27b-it"), KVPolicy(engine="llama.cpp", context=131072)).total_bytes == (
+    assert kv_cache(facts("google__medgemma-27b-it"), policy("llama.cpp", context=131072)).total_bytes == (
         r.total_bytes
     )
 
 
 def test_gpt_oss_120b_vllm_counts_all_36_layers() -> None:
     f = arch_facts(GPT_OSS_120B)
-    r = kv_cache(f, KVPolicy(engine="vllm", context=131072, max_num_batched_tokens=8192))
+    r = kv_cache(f, policy("vllm", context=131072, max_num_batched_tokens=8192))
     assert r.bytes_per_token == 73_728
     sliding = next(k for k in r.by_kind if k.kind == "sliding")
     assert sliding.layers == 18 and sliding.tokens_held == (-(-(128 - 1 + 8192) // 16) + 1) * 16
-    cpp = kv_cache(f, KVPolicy(engine="llama.cpp", context=131072))
+    cpp = kv_cache(f, policy("llama.cpp", context=131072))
     assert next(k for k in cpp.by_kind if k.kind == "sliding").tokens_held == 768  # pad(128 + 512, 256)
 
 
@@ -89,7 +97,7 @@ def test_chunked_attention_vllm() -> None:
     f = arch_facts({"model_type": "llama4_text", "num_hidden_layers": 4, "hidden_size": 1024,
                     "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 128,
                     "attention_chunk_size": 8192})  # fmt: skip
-    r = kv_cache(f, KVPolicy(engine="vllm", context=65536, max_num_batched_tokens=2048))
+    r = kv_cache(f, policy("vllm", context=65536, max_num_batched_tokens=2048))
     chunked = next(k for k in r.by_kind if k.kind == "chunked")
     assert chunked.tokens_held == 8192 + 2048
     assert kv_cache(f, KVPolicy(context=65536)).by_kind[0].tokens_held == 8192
@@ -150,5 +158,45 @@ def test_kv_dtypes_and_auto() -> None:
 
 def test_llamacpp_slots_share_n_ctx() -> None:
     f = facts("meta-llama__Llama-3.1-8B")
-    shared = kv_cache(f, KVPolicy(engine="llama.cpp", context=4096, batch=4)).total_bytes
+    shared = kv_cache(f, policy("llama.cpp", context=4096, batch=4)).total_bytes
     assert shared == kv_cache(f, KVPolicy(context=4096, batch=4)).total_bytes == 4 * 4096 * 131_072
+
+
+@pytest.mark.parametrize(
+    ("layers", "full", "padding", "slots"),
+    [(26, 4, 2, 28), (34, 5, 1, 35), (48, 8, 0, 48), (62, 10, 8, 70)],  # gemma-3 1b, 4b, 12b, 27b
+)
+def test_vllm_hybrid_allocator_pads_layer_groups(layers: int, full: int, padding: int, slots: int) -> None:
+    """vLLM groups sliding / full layers in groups of the smaller bucket's size and pads the last sliding group
+    (vllm/v1/core/kv_cache_utils.py `_get_kv_cache_groups_uniform_page_size`): gemma-3-1b's 26 layers cost as 28."""
+    f = arch_facts({**GEMMA3_27B, "num_hidden_layers": layers})
+    r = kv_cache(f, policy("vllm", context=8192))
+    per_layer = 2 * 16 * 128 * 2
+    sliding = next(k for k in r.by_kind if k.kind == "sliding")
+    assert (sliding.layers + next(k for k in r.by_kind if k.kind == "full").layers, sliding.padding_layers) == (
+        layers,
+        padding,
+    )
+    assert layers - sliding.layers == full
+    assert r.bytes_per_token == slots * per_layer
+    assert kv_cache(f, policy("llama.cpp", context=8192)).bytes_per_token == layers * per_layer  # no groups there
+
+
+def test_gemma3_1b_real_config_costs_28_layers_in_vllm() -> None:
+    f = facts("google__gemma-3-1b-it")
+    r = kv_cache(f, policy("vllm", context=32768))
+    per_layer = 2 * f.num_kv_heads * f.head_dim * 2
+    assert f.num_layers == 26 and r.bytes_per_token == 28 * per_layer
+
+
+def test_uniform_and_balanced_models_get_no_padding() -> None:
+    """gpt-oss (18 sliding + 18 full) and dense models are one group size: nothing padded."""
+    assert all(k.padding_layers == 0 for k in kv_cache(arch_facts(GPT_OSS_120B), policy("vllm")).by_kind)
+    assert all(k.padding_layers == 0 for k in kv_cache(facts("meta-llama__Llama-3.1-8B"), policy("vllm")).by_kind)
+
+
+def test_sglang_pool_holds_every_layer_at_full_context() -> None:
+    """SGLang's token pool is one slot per token over every layer: sliding layers are not windowed."""
+    f = arch_facts(GEMMA3_27B)
+    r = kv_cache(f, policy("sglang", context=8192))
+    assert r.total_bytes == 62 * 2 * 16 * 128 * 2 * 8192 and r.bytes_per_token == 62 * 8192

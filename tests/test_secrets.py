@@ -65,7 +65,7 @@ def test_scan_results_hold_no_canary(hub) -> None:
     failed = [r for r in results if not r.ok]
     assert len(failed) == len(HOSTILE) and all(r.error.code != "internal" for r in failed), failed
     for fmt in FORMATS:
-        assert CANARY not in render(results, fmt, options)
+        assert CANARY not in render(results, fmt)
     assert CANARY not in repr(results)
 
 

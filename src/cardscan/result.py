@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the stage modules own these types; a result only holds them
+    from cardscan.estimate.capacity import Capacity, FitRow
+    from cardscan.estimate.curves import MemoryCurves
+    from cardscan.estimate.engines import MemoryEstimate
+    from cardscan.estimate.fit import Fit
+    from cardscan.estimate.training import TrainingEstimate
+    from cardscan.estimate.verdict import Verdict
+    from cardscan.parse.card import Agreement, CardInfo
+    from cardscan.parse.quant import QuantInfo
 
 
 @dataclass(frozen=True)
@@ -14,6 +24,8 @@ class Failure:
     """A stable `ErrorCode` value (`not_found`, `gated`, …); see README "Exit codes"."""
     message: str
     """What happened and what to do about it; never contains a token."""
+    detail: str | None = None
+    """Internal errors: the traceback, for a bug report (also printed to stderr with --debug); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +47,15 @@ class ModelFacts:
     kv_heads: int | None
     """Key/value heads (GQA when fewer than the query heads)."""
     head_dim: int | None
-    """Per-head dimension (config `head_dim`, else hidden / heads)."""
+    """Per-head query/key dimension (config `head_dim`, else hidden / heads; MLA: qk_nope + qk_rope)."""
     vocab_size: int | None
     """Vocabulary size."""
     dtype: str | None
     """The compute dtype config declares (`torch_dtype`/`dtype`), normalised (bf16, fp16, fp32)."""
     layer_kinds: dict[str, int] = field(default_factory=dict)
     """How many layers of each attention kind (full, sliding, mla, linear, mamba…)."""
+    v_head_dim: int | None = None
+    """Per-head value dimension when it differs from `head_dim` (MLA's `v_head_dim`); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,9 @@ class Parameters:
     """header | gguf | torch | config | card | name: where `total` comes from."""
     by_component: dict[str, int] = field(default_factory=dict)
     """Multimodal models: parameters of the language model, vision/audio towers and projector (empty otherwise)."""
+    error_bound: float | None = None
+    """Largest expected relative error of `total` (0.01 = ±1%) when it comes from a config formula not known to be
+    exact for the family; None when the count is exact."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,8 @@ class Alternative:
     """How many files it has."""
     bytes: int | None
     """Their total size."""
+    quant: str | None = None
+    """GGUF sets: the quant type their file name carries (Q4_K_M, Q8_0…); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,8 @@ class Weights:
     """The files read."""
     alternatives: tuple[Alternative, ...]
     """Other weight sets in the repo, not counted."""
+    quant: str | None = None
+    """GGUF: the chosen set's quant type from its file name (Q4_K_M…); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -214,19 +235,19 @@ class ScanResult:
     """Parameter counts."""
     weights: Weights | None = None
     """Stored weights."""
-    quantization: Any = None
-    """`QuantInfo` from the quantization parser, or None for unquantized weights."""
-    card: Any = None
-    """`CardInfo` from the card parser."""
-    agreement: tuple[Any, ...] = ()
+    quantization: QuantInfo | None = None
+    """How the weights are quantized, or None for unquantized weights."""
+    card: CardInfo | None = None
+    """What the model card and the repo name claim."""
+    agreement: tuple[Agreement, ...] = ()
     """`Agreement` rows: card/name claims vs what headers and config show."""
     precision_bytes: dict[str, int] = field(default_factory=dict)
     """Weights at each reporting precision (fp32, bf16/fp16, int8/fp8, int4/fp4)."""
     rule_of_thumb_bytes: dict[str, int] = field(default_factory=dict)
     """The quick rule params × bytes × 2 at each precision."""
-    memory: Any = None
-    """`MemoryEstimate` for the chosen engine, context and batch."""
-    fits: tuple[Any, ...] = ()
+    memory: MemoryEstimate | None = None
+    """Memory for the chosen engine, context and batch."""
+    fits: tuple[Fit, ...] = ()
     """`Fit` rows, one per catalogue GPU (or the chosen one)."""
     adapter: Adapter | None = None
     """PEFT adapter details when the repo is an adapter."""
@@ -236,20 +257,31 @@ class ScanResult:
     """The models of a pipeline repo (diffusers); `parameters` and `weights` are their sums."""
     variants: tuple[Variant, ...] = ()
     """Every quant of a multi-quant repo (GGUF), chosen one included; `--file` picks another."""
-    fit_matrix: tuple[Any, ...] = ()
-    """`FitRow`s: precision (bf16, fp8, int4) × common GPUs at the chosen context and batch."""
-    capacity: Any = None
-    """Largest context / batch / cheapest precision for the chosen GPU."""
-    training: Any = None
-    """`TrainingEstimate` when a fine-tuning mode was asked for."""
+    fit_matrix: tuple[FitRow, ...] = ()
+    """Precision (bf16, fp8, int4) × the shown GPUs: the fit at the chosen context and the largest context per cell."""
+    capacity: Capacity | None = None
+    """Largest context / batch / least lossy precision / smallest TP for the chosen GPU."""
+    training: TrainingEstimate | None = None
+    """Fine-tuning memory when a fine-tuning mode was asked for."""
+    curves: MemoryCurves | None = None
+    """Memory against context per precision, and each GPU's limits (the HTML charts read it)."""
     notes: tuple[str, ...] = ()
     """How figures were derived (chosen weight set, header-only files, assumptions)."""
     warnings: tuple[str, ...] = ()
     """Problems that did not stop the scan."""
     io: IOReport | None = None
     """Requests and bytes the scan cost."""
+    verdict: Verdict | None = None
+    """The answer first: fits the chosen GPU (or the shown ones) up to which context, and what to change if not."""
 
     @property
     def ok(self) -> bool:
         """True when the scan succeeded."""
         return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """This result as the JSON output's object (docs/json-output.md): `json.dumps(r.to_dict())` is what
+        `cardscan --format json` prints for it."""
+        from cardscan.render.json import result_object
+
+        return result_object(self)

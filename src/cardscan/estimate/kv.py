@@ -1,16 +1,20 @@
 """KV cache and recurrent state: bytes per token per layer kind, tokens each engine holds, totals per GPU rank.
 
-Formulas and engine policies: docs/memory-model.md §KV (from /work/shared/spec/memory-model.md §4).
+Formulas and engine policies: docs/memory-model.md ("KV cache").
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cardscan.errors import ErrorCode, ScanError
-from cardscan.parse.config import ArchFacts, LayerSpec
 from cardscan.tensors import DTYPE_ALIASES
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.parse.config import ArchFacts, LayerSpec
+
 
 # Bytes per cached element. vLLM `--kv-cache-dtype` values; llama.cpp `-ctk/-ctv` block types are
 # (block bytes)/(block elements) from ggml-common.h: q8_0 34/32, q5_1 24/32, q5_0 22/32, q4_1 20/32, q4_0 18/32.
@@ -41,14 +45,24 @@ SSM_STATE_BYTES = 4  # Mamba/GDN SSM state kept in fp32 by default (vLLM mamba_u
 VLLM_BLOCK = 16  # vLLM default KV block (tokens)
 LLAMACPP_PAD = 256  # llama.cpp pads n_ctx and the SWA cell count to 256 (llama-kv-cache.cpp get_padding)
 ATTENTION_KINDS = ("full", "sliding", "chunked", "mla")
+# KV layouts an engine can declare (Engine.layout): one buffer per sequence (HF, generic), vLLM's paged blocks
+# (vllm/v1/core/kv_cache_utils.py), llama.cpp's cells shared by all slots (src/llama-kv-cache.cpp), SGLang's token
+# pool (python/sglang/srt/mem_cache/memory_pool.py: one slot per token, every layer, page size 1).
+LAYOUTS = ("contiguous", "paged", "cells", "pool")
+# vLLM's hybrid allocator buckets sliding / full / chunked layers and cuts each bucket into groups of one size:
+# the smallest bucket, or the largest when largest < 1.5 × smallest (kv_cache_utils.py
+# `_get_kv_cache_groups_uniform_page_size`). A short last group is padded and its padding layers cost KV too.
+VLLM_GROUP_SPREAD = 1.5
 
 
 @dataclass(frozen=True)
 class KVPolicy:
     """How an engine lays out the cache: which engine, how many tokens and sequences, parallelism."""
 
-    engine: str = "generic"
-    """generic, vllm, llama.cpp or transformers."""
+    layout: str = "contiguous"
+    """How tokens are held (LAYOUTS): contiguous per sequence, paged in blocks (vLLM), or shared cells (llama.cpp)."""
+    mla_eager: bool = False
+    """MLA cached decompressed, per-head K and V (HF transformers), instead of the latent."""
     context: int = 4096
     """Tokens per sequence (S)."""
     batch: int = 1
@@ -72,11 +86,13 @@ class KindKV:
     layers: int
     """How many layers of this kind."""
     bytes_per_token: int
-    """Per-token bytes summed over these layers (0 for recurrent kinds), per rank."""
+    """Per-token bytes summed over these layers (0 for recurrent kinds), per rank; padding layers included."""
     tokens_held: int
     """Tokens each such layer holds per sequence (llama.cpp: cells shared by all sequences)."""
     total_bytes: int
     """Cache bytes of these layers for the whole batch, per rank."""
+    padding_layers: int = 0
+    """vLLM hybrid allocator: layer slots added to fill this kind's last group (they cost KV like real layers)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,12 @@ class KVResult:
     """Resolved KV dtype."""
     by_kind: tuple[KindKV, ...]
     """Breakdown per layer kind."""
+
+
+def known_kv_dtype(kv_dtype: str) -> bool:
+    """True for `auto` and every name `--kv-dtype` accepts."""
+    name = kv_dtype.lower() if isinstance(kv_dtype, str) else ""
+    return name == "auto" or KV_DTYPE_ALIASES.get(name, name) in KV_DTYPES
 
 
 def resolve_kv_dtype(kv_dtype: str, facts: ArchFacts) -> str:
@@ -141,12 +163,14 @@ def _pad(n: int, multiple: int) -> int:
 def tokens_held(layer: LayerSpec, policy: KVPolicy) -> int:
     """Tokens one attention layer keeps per sequence (llama.cpp: cells shared by the batch)."""
     s, w = policy.context, layer.window
-    if policy.engine == "llama.cpp":
+    if policy.layout == "cells":
         n_ctx = _pad(s * policy.batch, LLAMACPP_PAD)  # -np slots share n_ctx: ask for context·batch
         if layer.kind in ("sliding", "chunked") and w:
             return min(n_ctx, _pad(w * policy.batch + policy.n_ubatch, LLAMACPP_PAD))
         return n_ctx
-    if policy.engine == "vllm":
+    if policy.layout == "pool":  # SGLang sizes one token pool for every layer (no per-layer window)
+        return s
+    if policy.layout == "paged":
         if layer.kind == "sliding" and w:
             reach = min(w - 1 + policy.max_num_batched_tokens, s)
             return (math.ceil(reach / policy.block) + 1) * policy.block
@@ -160,16 +184,30 @@ def tokens_held(layer: LayerSpec, policy: KVPolicy) -> int:
 
 def _sequences(policy: KVPolicy) -> int:
     """Multiplier from per-sequence to whole-batch cache (llama.cpp cells are already shared)."""
-    return 1 if policy.engine == "llama.cpp" else policy.batch
+    return 1 if policy.layout == "cells" else policy.batch
 
 
-def _attention_kind(facts: ArchFacts, kind: str, layers: list[LayerSpec], bpe: float, policy: KVPolicy) -> KindKV:
-    if kind == "mla" and policy.engine == "transformers":
+def hybrid_padding(groups: dict[str, list[LayerSpec]]) -> dict[str, int]:
+    """vLLM V1 hybrid allocator: padding layer slots per attention kind (gemma-3-1b: 4 full + 22 sliding → groups
+    of 4, the sliding bucket padded to 24). Uniform models (one kind) get none."""
+    sizes = {k: len(v) for k, v in groups.items() if k in ("full", "sliding", "chunked")}
+    if len(sizes) < 2:
+        return {}
+    small, large = min(sizes.values()), max(sizes.values())
+    group = large if large < VLLM_GROUP_SPREAD * small else small
+    return {k: math.ceil(n / group) * group - n for k, n in sizes.items()}
+
+
+def _attention_kind(
+    facts: ArchFacts, kind: str, layers: list[LayerSpec], bpe: float, policy: KVPolicy, padding: int = 0
+) -> KindKV:
+    if kind == "mla" and policy.mla_eager:
         total = mla_eager_bytes_per_token(facts, bpe, policy.tp) * len(layers)
     else:
         total = sum(layer_bytes_per_token(x, bpe, policy.tp) for x in layers)
+    total += padding * layer_bytes_per_token(layers[-1], bpe, policy.tp)  # a padding slot costs one page per block
     held = tokens_held(layers[0], policy)
-    return KindKV(kind, len(layers), int(total), held, int(total * held * _sequences(policy)))
+    return KindKV(kind, len(layers), int(total), held, int(total * held * _sequences(policy)), padding)
 
 
 def _state_kind(kind: str, layers: list[LayerSpec], bpe: float, policy: KVPolicy) -> KindKV:
@@ -190,10 +228,11 @@ def kv_cache(facts: ArchFacts, policy: KVPolicy, kv_dtype: str = "auto") -> KVRe
     groups: dict[str, list[LayerSpec]] = {}
     for layer in facts.layers:
         groups.setdefault(layer.kind, []).append(layer)
+    padding = hybrid_padding(groups) if policy.layout == "paged" else {}
     kinds: list[KindKV] = []
     for kind, layers in groups.items():
         if kind in ATTENTION_KINDS:
-            kinds.append(_attention_kind(facts, kind, layers, bpe, policy))
+            kinds.append(_attention_kind(facts, kind, layers, bpe, policy, padding.get(kind, 0)))
         elif kind in ("linear", "mamba"):
             kinds.append(_state_kind(kind, layers, bpe, policy))
         else:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cardscan.errors import ErrorCode, ScanError
-
-GIB = 1 << 30
-MIB = 1 << 20
+from cardscan.units import GIB, MIB
 
 # Bytes per parameter at each precision (NVIDIA "GPU memory essentials for AI performance": FP32 4, FP16/BF16 2,
 # INT8/FP8 1, INT4/FP4 0.5). Block scales of real formats are extra; exact bytes come from weight headers.
@@ -22,6 +20,9 @@ PRECISIONS: dict[str, float] = {
 }
 # Cheapest-first order used when looking for the precision that fits (one name per size).
 PRECISION_LADDER: tuple[str, ...] = ("bf16", "fp8", "int4")
+
+# The four sizes users compare (NVIDIA's table): label → the precision whose bytes/param it uses.
+PRECISION_GROUPS: dict[str, str] = {"fp32": "fp32", "bf16/fp16": "bf16", "int8/fp8": "int8", "int4/fp4": "int4"}
 
 QUICK_RULE_LABEL = "params × bytes/param × 2 (NVIDIA)"
 QUICK_RULE_FACTOR = 2  # NVIDIA "GPU memory essentials for AI performance": ×2 "for optimizer states and other overhead"
@@ -39,16 +40,33 @@ class Constant:
 
 OVERHEADS: dict[str, Constant] = {
     "cuda_context": Constant(500 * MIB, "CUDA context + framework per process: GPUStack 500 MiB (range 250–650 MiB)"),
-    "vllm_non_torch_tp1": Constant(
-        int(0.3 * GIB), "vLLM non-torch, TP1: 0.28/0.33/0.39 GiB (vllm#15039, #14452, #11251)"
+    # vLLM non-torch memory (CUDA context extras, NCCL / custom all-reduce buffers), fitted on the calibration half of
+    # tests/fixtures/engine_logs (`python bench/engine_compare.py --fit`; docs/accuracy.md).
+    "vllm_non_torch_tp1": Constant(int(0.13 * GIB), "vLLM V1 non-torch, TP1: 0.13 GiB printed (llm-d, Jan 2026)"),
+    "vllm_non_torch_tp2": Constant(
+        int(0.55 * GIB), "vLLM V1 non-torch, TP≥2: 0.55 GiB printed (llm-d Llama-3.3-70B, 2×H100, Jan 2026)"
     ),
-    "vllm_non_torch_tp2": Constant(2 * GIB, "vLLM non-torch, TP≥2 (NCCL, custom all-reduce): llm-d 2.10 GiB"),
+    "vllm_non_torch_tp2_2025": Constant(
+        int(0.38 * GIB), "vLLM 0.10.1.1 non-torch, TP≥2: 0.32 / 0.45 GiB implied (dennislee22 A100 logs, TP 2 / 4)"
+    ),
+    "vllm_non_torch_v0": Constant(int(0.35 * GIB), "vLLM V0 non-torch, TP1: 0.35 GiB printed (vllm#10517, RTX 3090)"),
     "vllm_cuda_graphs": Constant(
         int(0.55 * GIB), "vLLM CUDA graphs: 0.52 GiB (lmcache#3430, 24 GB card) and 0.65 GiB (vLLM PR #21489) logged"
     ),
-    "vllm_activation_dense": Constant(2 * GIB, "vLLM profile peak, dense: llm-d planner (vLLM 0.19, H100)"),
-    "vllm_activation_moe": Constant(int(2.5 * GIB), "vLLM profile-run peak, MoE: llm-d planner calibration"),
     "vllm_activation_multimodal": Constant(2 * GIB, "vLLM profile-run peak, multimodal: llm-d planner calibration"),
+    "sglang_startup": Constant(
+        int(0.37 * GIB),
+        "SGLang: device total − free memory at start-up (CUDA context, torch init): 0.42 GiB (L4) and 0.31 GiB "
+        "(RTX 5080) in the calibration logs",
+    ),
+    "sglang_load_extra_tp1": Constant(
+        int(0.10 * GIB),
+        "SGLang: load-time allocations beyond the weights (the `Load weight end … mem usage` figure minus the "
+        "weights), TP1: 0.14 and 0.06 GiB in the calibration logs",
+    ),
+    "sglang_load_extra_tp2": Constant(
+        int(0.28 * GIB), "SGLang: load-time allocations beyond the weights, TP≥2: 0.28 GiB (QwQ-32B, TP 4, calibration)"
+    ),
     "llamacpp_fit_margin": Constant(1024 * MIB, "llama.cpp `-fit` margin per device (ggml-org/llama.cpp#16653)"),
 }
 TRANSFORMERS_FRAGMENTATION = 0.08  # PyTorch caching-allocator slack, 5–10 % of allocations (cardscan design choice)

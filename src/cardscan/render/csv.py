@@ -56,6 +56,19 @@ def _bpw(r: ScanResult) -> Cell:
     return round(bpw, 4) if bpw is not None else None
 
 
+def _verdict_text(r: ScanResult) -> Cell:
+    from cardscan.render.units import verdict_lines
+
+    return " | ".join(verdict_lines(r.verdict)) if r.verdict is not None and r.verdict.gpus else None
+
+
+def _verdict_fit(r: ScanResult) -> Cell:
+    """`GPU=largest context` for each verdict GPU (0 when nothing fits), `;`-joined."""
+    if r.verdict is None or not r.verdict.gpus:
+        return None
+    return ";".join(f"{g.gpu}={g.max_context or 0}" for g in r.verdict.gpus)
+
+
 # Column name → how to read it from a result, in output order.
 COLUMNS: dict[str, Callable[[ScanResult], Cell]] = {
     "input": _attr("input"),
@@ -102,8 +115,13 @@ COLUMNS: dict[str, Callable[[ScanResult], Cell]] = {
     "fits_gpus": _fits_gpus,
     "max_context_fit": _attr("capacity", "max_context"),
     "max_batch_fit": _attr("capacity", "max_batch"),
-    "cheapest_precision_fit": _attr("capacity", "cheapest_precision"),
+    "cheapest_precision_fit": _attr("capacity", "least_lossy_precision"),  # old name, kept: columns never move
     "min_tp_fit": _attr("capacity", "min_tp"),
+    # Added with the verdict (new columns go at the end).
+    "least_lossy_precision_fit": _attr("capacity", "least_lossy_precision"),
+    "verdict": _verdict_text,
+    "verdict_gpus_fit": _verdict_fit,
+    "quick_rule_bytes": _attr("verdict", "quick_rule_bytes"),
 }
 
 
@@ -112,7 +130,7 @@ def row(r: ScanResult) -> dict[str, Cell]:
     return {name: get(r) for name, get in COLUMNS.items()}
 
 
-def render(results: Sequence[ScanResult], options=None) -> str:
+def render(results: Sequence[ScanResult]) -> str:
     """Header row, then one row per result in input order."""
     buffer = io.StringIO()
     # "\n" line ends: the text goes to stdout or a file opened in text mode; every CSV reader accepts them.

@@ -55,11 +55,12 @@ def result_object(r: ScanResult) -> dict[str, Any]:
         "base": result_object(r.base) if r.base is not None else None,
         "components": to_jsonable(r.components),
         "fit_matrix": [_fit_row(row) for row in r.fit_matrix],
-        "capacity": to_jsonable(r.capacity),
+        "capacity": _capacity(r.capacity),
         "training": to_jsonable(r.training),
         "notes": list(r.notes),
         "warnings": list(r.warnings),
         "io": to_jsonable(r.io),
+        "verdict": to_jsonable(r.verdict),
     }
 
 
@@ -75,7 +76,17 @@ def _fit_row(row: Any) -> dict[str, Any]:
         "precision": row.precision,
         "weights_bytes": row.weights_bytes,
         "fits": {f.gpu.name: f.fits for f in row.fits},
+        "max_context": {f.gpu.name: n for f, n in zip(row.fits, row.max_context, strict=False)},
     }
+
+
+def _capacity(capacity: Any) -> dict[str, Any] | None:
+    """Capacity; `cheapest_precision` is the old name of `least_lossy_precision`, kept (schema v1 never renames)."""
+    if capacity is None:
+        return None
+    out: dict[str, Any] = to_jsonable(capacity)
+    out["cheapest_precision"] = capacity.least_lossy_precision
+    return out
 
 
 def _card(card: Any) -> dict[str, Any] | None:

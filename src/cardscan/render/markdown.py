@@ -7,9 +7,28 @@ same values; each format only adds its own escaping and layout.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from cardscan.render.units import capacity_text, count, gib, human_bytes, model_shape, quant_label, training_text
-from cardscan.result import ScanResult
+from cardscan.render.units import (
+    capacity_text,
+    count,
+    gib,
+    human_bytes,
+    model_shape,
+    quant_label,
+    quick_rule_text,
+    tokens_short,
+    training_text,
+    verdict_lines,
+)  # fmt: skip
+from cardscan.result import ModelFacts, Parameters, ScanResult, Weights
+
+if TYPE_CHECKING:
+    from cardscan.estimate.capacity import FitRow
+    from cardscan.estimate.engines import MemoryEstimate
+    from cardscan.estimate.fit import Fit
+    from cardscan.estimate.verdict import Verdict
+    from cardscan.parse.card import CardInfo
 
 Row = tuple[str, str]
 
@@ -19,7 +38,7 @@ SUMMARY_COLUMNS = ("Model", "Parameters", "Bits/weight", "Quantization", "Total 
 MAX_ALTERNATIVES = 6
 
 
-def render(results: Sequence[ScanResult], options=None) -> str:
+def render(results: Sequence[ScanResult]) -> str:
     """The whole report: a summary table when there are several results, then one section per result."""
     parts = ["# cardscan report", ""]
     if len(results) > 1:
@@ -62,6 +81,8 @@ def summary_row(r: ScanResult) -> list[str]:
 def fact_rows(r: ScanResult) -> list[Row]:
     """What the model is: architecture, parameters, stored weights, quantization, card claims, capacity, cost."""
     rows: list[Row] = []
+    if r.verdict is not None and r.verdict.gpus:
+        rows += [("Verdict", line) for line in verdict_lines(r.verdict)]
     if r.input != r.repo_id:
         rows.append(("Input", r.input))
     if r.model is not None:
@@ -69,9 +90,11 @@ def fact_rows(r: ScanResult) -> list[Row]:
     if r.parameters is not None:
         rows += _parameter_rows(r.parameters)
     if r.weights is not None:
-        rows += _weight_rows(r)
+        rows += _weight_rows(r, r.weights)
     if r.card is not None:
-        rows += _card_rows(r)
+        rows += _card_rows(r, r.card)
+    if r.verdict is not None:
+        rows.append(("Rule of thumb", quick_rule_text(r.verdict)))
     if r.capacity is not None:
         rows.append(("Capacity", capacity_text(r.capacity)))
     if r.training is not None:
@@ -82,7 +105,7 @@ def fact_rows(r: ScanResult) -> list[Row]:
     return rows
 
 
-def memory_heading(m) -> str:
+def memory_heading(m: MemoryEstimate) -> str:
     """The assumptions behind the breakdown: engine, context, batch, KV dtype, TP."""
     tp = f" · TP {m.tp} (per GPU)" if m.tp > 1 else ""
     return f"{m.engine} · context {m.context:,} · batch {m.batch} · KV {m.kv_dtype}{tp}"
@@ -91,6 +114,8 @@ def memory_heading(m) -> str:
 def memory_rows(r: ScanResult) -> list[tuple[str, str, str]]:
     """(component, GiB, exact bytes) for the inference breakdown, total last."""
     m = r.memory
+    if m is None:
+        return []
     parts = [("Weights", m.weights_bytes), ("KV cache", m.kv_cache_bytes), ("Activations", m.activations_bytes),
              ("Overhead", m.overhead_bytes)]  # fmt: skip
     rows = [(name, gib(n), f"{n:,}") for name, n in parts]
@@ -100,7 +125,7 @@ def memory_rows(r: ScanResult) -> list[tuple[str, str, str]]:
     return rows
 
 
-def kv_text(m) -> str:
+def kv_text(m: MemoryEstimate) -> str:
     """KV cache cost per token and per 1k tokens."""
     per_token = int(m.kv_bytes_per_token)
     return f"{human_bytes(per_token)}/token ({human_bytes(per_token * 1000)} per 1k tokens)"
@@ -111,18 +136,39 @@ def precision_rows(r: ScanResult) -> list[tuple[str, str, str]]:
     return [(k, gib(v), gib(r.rule_of_thumb_bytes.get(k))) for k, v in r.precision_bytes.items()]
 
 
+def matrix_rows(rows: Sequence[FitRow]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the fit matrix: the largest context per GPU × precision, ✓ where the asked context fits."""
+    header = ["Precision", *(f.gpu.name for f in rows[0].fits)] if rows else []
+    body = []
+    for row in rows:
+        longest = row.max_context or (None,) * len(row.fits)
+        cells = [
+            "✗" if n is None else ("✓ " if f.fits else "") + tokens_short(n)
+            for f, n in zip(row.fits, longest, strict=True)
+        ]
+        body.append([row.precision, *cells])
+    return header, body
+
+
+def matrix_caption(v: Verdict) -> str:
+    """What the matrix assumes: batch, engine and the context ✓ refers to."""
+    where = "your" if v.context_asked else "the model's"
+    return (f"Largest context that fits (tokens) at batch {v.batch} with the {v.engine} engine; "
+            f"✓ = fits {where} context {v.context:,}; ✗ = not even one token.")  # fmt: skip
+
+
 def fit_lists(r: ScanResult) -> tuple[list[str], list[str]]:
     """GPU names that fit and that do not, in catalogue order."""
     return [f.gpu.name for f in r.fits if f.fits], [f.gpu.name for f in r.fits if not f.fits]
 
 
-def fit_detail(fit) -> str:
+def fit_detail(fit: Fit) -> str:
     """One GPU's verdict with the margin: `RTX 4090 24GB: fits, 6.27 GiB free (73% of usable memory)`."""
     verdict = f"fits, {gib(fit.free_bytes)} free" if fit.fits else f"does not fit, {gib(-fit.free_bytes)} short"
     return f"{fit.gpu.name}: {verdict} ({fit.utilization:.0%} of usable memory)"
 
 
-def _model_rows(m) -> list[Row]:
+def _model_rows(m: ModelFacts) -> list[Row]:
     rows = [("Architecture", " / ".join(x for x in (m.architecture, m.model_type) if x) or "?")]
     shape = model_shape(m)
     if m.vocab_size:
@@ -136,7 +182,7 @@ def _model_rows(m) -> list[Row]:
     return rows
 
 
-def _parameter_rows(p) -> list[Row]:
+def _parameter_rows(p: Parameters) -> list[Row]:
     total = f"{count(p.total)} ({p.total:,}) from {p.source}" if p.total else f"unknown (source {p.source})"
     rows = [("Parameters", total)]
     if p.active:
@@ -150,8 +196,7 @@ def _parameter_rows(p) -> list[Row]:
     return rows
 
 
-def _weight_rows(r: ScanResult) -> list[Row]:
-    w = r.weights
+def _weight_rows(r: ScanResult, w: Weights) -> list[Row]:
     files = f" in {len(w.files)} {w.format} file{'s' if len(w.files) != 1 else ''}" if w.files else ""
     rows = [("Stored weights", f"{human_bytes(w.bytes)} ({w.bytes:,} B){files}" if w.bytes else "no weights read")]
     if w.bits_per_weight:
@@ -167,8 +212,7 @@ def _weight_rows(r: ScanResult) -> list[Row]:
     return rows
 
 
-def _card_rows(r: ScanResult) -> list[Row]:
-    card = r.card
+def _card_rows(r: ScanResult, card: CardInfo) -> list[Row]:
     if not card.present:
         return [("Model card", "none")]
     claims = []
@@ -224,6 +268,9 @@ def _section(r: ScanResult) -> list[str]:
         lines += [*table(("Precision", "Weights", "Quick rule (× 2)"), precision_rows(r)), ""]
     if r.fits:
         lines += ["### GPU fit", "", *_fit_bullets(r), ""]
+    if r.fit_matrix and r.verdict is not None:
+        header, body = matrix_rows(r.fit_matrix)
+        lines += ["### Fit matrix", "", matrix_caption(r.verdict), "", *table(header, body), ""]
     lines += _bullets("Notes", [*r.notes, *(r.memory.notes if r.memory is not None else ())])
     lines += _bullets("Warnings", [f"⚠️ {w}" for w in r.warnings])
     return lines

@@ -1,42 +1,88 @@
-"""Results → a compact terminal report (rich). Colour only on a terminal; NO_COLOR is honoured by rich itself."""
+"""Results → a compact terminal report (rich), the verdict first.
+
+The width follows the terminal (COLUMNS, else the real size; 100 when neither is known); below `NARROW` columns the
+labels go on their own line so values keep the whole width and wrap between words. Colour only on a terminal or
+with FORCE_COLOR; never with NO_COLOR. The CLI replaces ✓/✗ and friends when the console cannot
+encode them (`units.ascii_fallback`).
+"""
 
 from __future__ import annotations
 
 import io
+import os
+import re
+import shutil
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from cardscan.estimate.weights import QUICK_RULE_LABEL
-from cardscan.render.units import capacity_text, count, human_bytes, model_shape, quant_label, training_text
-from cardscan.result import ScanResult
+from cardscan.render.units import (
+    capacity_text,
+    count,
+    gib,
+    human_bytes,
+    model_shape,
+    quant_label,
+    quick_rule_text,
+    tokens_short,
+    training_text,
+    verdict_lines,
+    vllm_budget_text,
+)  # fmt: skip
+from cardscan.result import Adapter, Component, ModelFacts, Parameters, ScanResult, Variant, Weights
 
-# GPUs shown in the one-line fit summary when the user names none (a spread of common sizes); JSON lists them all.
-SUMMARY_GPUS = ("rtx4060", "rtx4090", "rtx5090", "l40s", "a100-40gb", "a100-80gb", "h100", "h200", "b200")
+if TYPE_CHECKING:
+    from cardscan.estimate.capacity import FitRow
+    from cardscan.estimate.engines import MemoryEstimate
+    from cardscan.estimate.fit import Fit
+    from cardscan.estimate.verdict import Verdict
+    from cardscan.parse.card import CardInfo
+    from cardscan.parse.quant import QuantInfo
+
+_TRAILING = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
+NARROW = 80  # below this many columns: labels above their values
+FALLBACK_WIDTH = 100  # neither a terminal nor COLUMNS: the width the README's sample output is made at
+MIN_WIDTH = 40
+Row = tuple[str, RenderableType]
 
 
-def render(results: Sequence[ScanResult], options=None) -> str:
+def render(results: Sequence[ScanResult]) -> str:
     """All results, one block each."""
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=sys.stdout.isatty(), width=_width(), highlight=False, soft_wrap=False)
+    width = terminal_width()
+    console = Console(file=buffer, force_terminal=_colour(), width=width, highlight=False, soft_wrap=False)
     for i, r in enumerate(results):
         if i:
             console.print()
-        _render_one(console, r)
-    # rich pads table cells to the column width; trailing blanks only get in the way of copy and diff.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+        _render_one(console, r, narrow=width < NARROW)
+    # rich pads table cells to the column width; trailing blanks (before a closing style code, too) only get in the
+    # way of copy and diff.
+    return "\n".join(_TRAILING.sub(r"\1", line) for line in buffer.getvalue().splitlines()) + "\n"
 
 
-def _width() -> int:
-    import shutil
+def terminal_width() -> int:
+    """COLUMNS, else the terminal's width, else FALLBACK_WIDTH; never a fixed cap."""
+    return max(MIN_WIDTH, shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns)
 
-    return max(80, min(120, shutil.get_terminal_size((100, 24)).columns))
+
+def _colour() -> bool:
+    """NO_COLOR (any non-empty value) turns styling off; FORCE_COLOR (non-empty, not 0) turns it on; otherwise only
+    on a terminal."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    forced = os.environ.get("FORCE_COLOR", "")
+    if forced and forced != "0":
+        return True
+    return sys.stdout.isatty()
 
 
-def _render_one(console: Console, r: ScanResult) -> None:
+def _render_one(console: Console, r: ScanResult, *, narrow: bool) -> None:
     title = Text(r.repo_id or r.input, style="bold")
     if r.commit:
         title.append(f" @ {r.revision} ({r.commit[:7]})", style="dim")
@@ -44,42 +90,49 @@ def _render_one(console: Console, r: ScanResult) -> None:
     if r.error is not None:
         console.print(Text(f"  error [{r.error.code}]: {r.error.message}", style="red"))
         return
-    table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
-    table.add_column(style="cyan", no_wrap=True)
-    table.add_column(overflow="fold")
-    for label, value in _rows(r):
-        table.add_row(label, value)
-    console.print(table)
+    rows = _rows(r, narrow=narrow)
+    if narrow:
+        for label, value in rows:
+            if label:
+                console.print(Text(label, style="cyan"))
+            console.print(Padding(value, (0, 0, 0, 2)))
+    else:
+        table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
+        table.add_column(style="cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        for label, value in rows:
+            table.add_row(label, value)
+        console.print(table)
     for w in r.warnings:
         console.print(Text(f"  warning: {w}", style="yellow"))
 
 
-def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
-    rows: list[tuple[str, str | Text | Table]] = []
+def _rows(r: ScanResult, *, narrow: bool) -> list[Row]:
+    rows: list[Row] = []
+    if r.verdict is not None and r.verdict.gpus:
+        rows += [("verdict", Text(line, style="bold")) for line in verdict_lines(r.verdict)]
     if r.model:
-        rows.append(("model", _model_line(r)))
+        rows.append(("model", _model_line(r.model)))
     if r.parameters:
-        rows.append(("parameters", _params_line(r)))
+        rows.append(("parameters", _params_line(r.parameters)))
     if r.weights:
-        rows.append(("weights", _weights_line(r)))
+        rows.append(("weights", _weights_line(r.weights, r.quantization)))
     if r.card is not None:
-        rows.append(("card", _card_line(r)))
+        rows.append(("card", _card_line(r, r.card)))
     if r.precision_bytes:
         rows.append(("at precision", "  ".join(f"{k.upper()} {human_bytes(v)}" for k, v in r.precision_bytes.items())))
-        rows.append(("quick rule", QUICK_RULE_LABEL + ": " + "  ".join(
-            f"{k.upper()} {human_bytes(v)}" for k, v in r.rule_of_thumb_bytes.items())))  # fmt: skip
     if r.memory is not None:
-        rows.extend(_memory_rows(r))
+        rows.extend(_memory_rows(r.memory, r.verdict))
     if r.fits:
         rows.append(("fits", _fits_line(r)))
     if r.adapter is not None:
-        rows.append(("adapter", _adapter_line(r)))
+        rows.append(("adapter", _adapter_line(r, r.adapter)))
     if r.components:
         rows.append(("components", _components(r.components)))
     if r.variants:
         rows.append(("quants", _variants(r.variants)))
-    if r.fit_matrix:
-        rows.append(("fit matrix", _matrix(r.fit_matrix)))
+    if r.fit_matrix and r.verdict is not None:
+        rows.append(("fit matrix", _matrix(r.fit_matrix, r.verdict, compact=narrow)))
     if r.capacity is not None:
         rows.append(("capacity", capacity_text(r.capacity)))
     if r.training is not None:
@@ -93,8 +146,7 @@ def _rows(r: ScanResult) -> list[tuple[str, str | Text | Table]]:
     return rows
 
 
-def _model_line(r: ScanResult) -> str:
-    m = r.model
+def _model_line(m: ModelFacts) -> str:
     parts = [m.architecture or m.model_type or "?", *model_shape(m)]
     if m.max_context:
         parts.append(f"ctx {m.max_context:,}")
@@ -103,8 +155,7 @@ def _model_line(r: ScanResult) -> str:
     return " · ".join(parts)
 
 
-def _params_line(r: ScanResult) -> Text:
-    p = r.parameters
+def _params_line(p: Parameters) -> Text:
     text = Text()
     if not p.total:
         return Text("unknown (no readable weights, config or card figure)", style="bold")
@@ -117,15 +168,14 @@ def _params_line(r: ScanResult) -> Text:
         text.append(f"  · +{count(p.mtp)} MTP (not counted)")
     if p.by_component:
         text.append("  · " + ", ".join(f"{k} {count(v)}" for k, v in p.by_component.items()))
-    if p.by_dtype and len(p.by_dtype) > 0:
+    if p.by_dtype:
         text.append("  · " + ", ".join(f"{k} {count(v)}" for k, v in p.by_dtype.items()))
-    if p.stored_elements and p.total and abs(p.stored_elements - p.total) > 0.01 * p.total:
+    if p.stored_elements and abs(p.stored_elements - p.total) > 0.01 * p.total:
         text.append(f"  · Hub-style count {count(p.stored_elements)}", style="dim")
     return text
 
 
-def _weights_line(r: ScanResult) -> str:
-    w, q = r.weights, r.quantization
+def _weights_line(w: Weights, q: QuantInfo | None) -> str:
     parts = [human_bytes(w.bytes) + " stored"] if w.bytes else ["no weights read"]
     if w.bits_per_weight:
         parts.append(f"{w.bits_per_weight:.2f} bpw")
@@ -137,8 +187,7 @@ def _weights_line(r: ScanResult) -> str:
     return " · ".join(parts)
 
 
-def _card_line(r: ScanResult) -> Text:
-    card = r.card
+def _card_line(r: ScanResult, card: CardInfo) -> Text:
     if not card.present:
         return Text("no model card", style="dim")
     claims = []
@@ -163,8 +212,7 @@ def _card_line(r: ScanResult) -> Text:
     return text
 
 
-def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
-    m = r.memory
+def _memory_rows(m: MemoryEstimate, v: Verdict | None) -> list[Row]:
     head = f"{m.engine} · context {m.context:,} · batch {m.batch} · KV {m.kv_dtype}" + (
         f" · TP {m.tp}" if m.tp > 1 else ""
     )
@@ -173,8 +221,11 @@ def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
         parts.append(f"activations {human_bytes(m.activations_bytes)}")
     parts.append(f"overhead {human_bytes(m.overhead_bytes)}")
     total = " + ".join(parts) + f" = {human_bytes(m.total_bytes)}" + (" per GPU" if m.tp > 1 else "")
-    kv = f"{human_bytes(int(m.kv_bytes_per_token))}/token ({human_bytes(int(m.kv_bytes_per_token * 1000))} per 1k tokens)"
-    rows = [("memory", head), ("", total), ("kv cache", kv)]
+    rows: list[Row] = [("memory", head), ("", total)]
+    if v is not None:
+        rows.append(("", Text("rule of thumb: " + quick_rule_text(v), style="dim")))
+    per_token = int(m.kv_bytes_per_token)
+    rows.append(("kv cache", f"{human_bytes(per_token)}/token ({human_bytes(per_token * 1000)} per 1k tokens)"))
     if m.host_bytes:
         rows.append(("", f"host RAM {human_bytes(m.host_bytes)} (layers kept off the GPU)"))
     if m.kv_budget_bytes is not None:
@@ -183,12 +234,12 @@ def _memory_rows(r: ScanResult) -> list[tuple[str, str]]:
     return rows
 
 
-def _vllm_line(m) -> str:
+def _vllm_line(m: MemoryEstimate) -> str:
     """vLLM's own view: the KV budget left after weights, activations and overhead, and what it holds."""
-    parts = [f"KV budget {human_bytes(m.kv_budget_bytes)}"]
-    if m.kv_tokens is not None:
+    parts = [vllm_budget_text(m)]
+    if m.kv_tokens is not None and (m.kv_budget_bytes or 0) >= 0:
         parts.append(f"{m.kv_tokens:,} KV tokens")
-    if m.max_concurrency is not None:
+    if m.max_concurrency is not None and (m.kv_budget_bytes or 0) >= 0:
         parts.append(f"max concurrency {m.max_concurrency:.2f}x at {m.context:,} tokens")
     if m.fits_one_request is False:
         limit = f"; largest context that fits {m.max_context_fit:,}" if m.max_context_fit else ""
@@ -196,19 +247,23 @@ def _vllm_line(m) -> str:
     return " · ".join(parts)
 
 
-def _fits_line(r: ScanResult):
-    """One item per GPU, wrapped between items (never inside a name)."""
-    from rich.columns import Columns
-
-    shown = r.fits if len(r.fits) <= 1 else [f for f in r.fits if f.gpu.name in _summary_names()]
-    items = [Text(f"{f.gpu.name} {'✓' if f.fits else '✗'}", style="green" if f.fits else "red") for f in shown]
-    return Columns(items, padding=(0, 2))
+def _fits_line(r: ScanResult) -> RenderableType:
+    """The shown GPUs (the verdict's), each with its margin; wrapped between items, never inside a name."""
+    order = {g.gpu: i for i, g in enumerate(r.verdict.gpus)} if r.verdict is not None else {}
+    fits = sorted((f for f in r.fits if f.gpu.name in order), key=lambda f: order[f.gpu.name]) or list(r.fits)
+    return Columns([_fit_item(f) for f in fits], padding=(0, 2))
 
 
-def _adapter_line(r: ScanResult) -> str:
-    a = r.adapter
+def _fit_item(f: Fit) -> Text:
+    if f.fits:
+        return Text(f"{f.gpu.name} ✓ {gib(f.free_bytes)} free", style="green")
+    return Text(f"{f.gpu.name} ✗ {gib(-f.free_bytes)} short", style="red")
+
+
+def _adapter_line(r: ScanResult, a: Adapter) -> str:
     targets = ",".join(a.target_modules) or "?"
-    line = f"{a.peft_type or 'PEFT'} r={a.rank} alpha={a.alpha} on {targets} · {count(a.parameters)} params · {human_bytes(a.bytes)}"
+    line = (f"{a.peft_type or 'PEFT'} r={a.rank} alpha={a.alpha} on {targets} · {count(a.parameters)} params · "
+            f"{human_bytes(a.bytes)}")  # fmt: skip
     base = r.base
     if base is None:
         return line
@@ -219,26 +274,21 @@ def _adapter_line(r: ScanResult) -> str:
     return f"{line}\nbase {a.base_model}: {params} params; memory with the adapter {human_bytes(total)}"
 
 
-def _components(components) -> Table:
+def _components(components: Sequence[Component]) -> Table:
     grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
     for name, justify in (("component", "left"), ("class", "left"), ("params", "right"), ("bytes", "right")):
-        grid.add_column(name, justify=justify, no_wrap=True)
+        grid.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for c in components:
         grid.add_row(c.name, c.class_name or "", count(c.parameters), human_bytes(c.bytes))
     return grid
 
 
-def _variants(variants) -> Table:
+def _variants(variants: Sequence[Variant]) -> Table:
     """Each quant of a multi-quant repo: size, bits per weight, memory at the scan's context."""
     grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
-    for name, justify in (
-        ("quant", "left"),
-        ("file size", "right"),
-        ("bpw", "right"),
-        ("memory", "right"),
-        ("", "left"),
-    ):
-        grid.add_column(name, justify=justify, no_wrap=True)
+    columns = (("quant", "left"), ("file size", "right"), ("bpw", "right"), ("memory", "right"), ("", "left"))
+    for name, justify in columns:
+        grid.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for v in variants:
         bpw = f"{v.bits_per_weight:.2f}" if v.bits_per_weight else "?"
         grid.add_row(
@@ -247,20 +297,28 @@ def _variants(variants) -> Table:
     return grid
 
 
-def _matrix(rows) -> Table:
-    """Precision × common GPUs at the chosen context and batch."""
+def _matrix(rows: Sequence[FitRow], v: Verdict, *, compact: bool) -> Group:
+    """Precision × shown GPUs: the largest context that fits each cell; ✓ where the asked context fits."""
+    where = "your" if v.context_asked else "the model's"
+    caption = Text(
+        f"largest context that fits (tokens) at batch {v.batch}, {v.engine} engine; ✓ = fits {where} "
+        f"context {v.context:,}, ✗ = not even 1 token",
+        style="dim",
+    )
     grid = Table(box=None, pad_edge=False, padding=(0, 1), show_header=True, header_style="dim")
     grid.add_column("", no_wrap=True)
     for fit in rows[0].fits:
         model, _, size = fit.gpu.name.replace("RTX ", "").replace(" SXM", "").rpartition(" ")
-        grid.add_column(f"{model}\n{size}", justify="center", no_wrap=True)
+        grid.add_column(f"{model or size}\n{size if model else ''}", justify="right", no_wrap=True)
     for row in rows:
-        marks = [Text("✓", style="green") if f.fits else Text("✗", style="red") for f in row.fits]
-        grid.add_row(row.precision, *marks)
-    return grid
+        longest = row.max_context or (None,) * len(row.fits)
+        grid.add_row(row.precision, *(_cell(f, n, compact) for f, n in zip(row.fits, longest, strict=True)))
+    return Group(caption, grid)
 
 
-def _summary_names() -> set[str]:
-    from cardscan.estimate.gpus import parse_gpu
-
-    return {parse_gpu(name).name for name in SUMMARY_GPUS}
+def _cell(fit: Fit, longest: int | None, compact: bool) -> Text:
+    if longest is None:
+        return Text("✗", style="red")
+    if fit.fits:
+        return Text(f"✓ {tokens_short(longest, compact=compact)}", style="green")
+    return Text(tokens_short(longest, compact=compact), style="yellow")

@@ -30,16 +30,28 @@ def cache_source(repo_id: str, revision: str = "main", root: Path | None = None)
     if not repo_dir.is_dir():
         raise ScanError(
             ErrorCode.OFFLINE_MISS,
-            f"{repo_id} is not in the local Hugging Face cache ({repo_dir.parent}); run without --offline to fetch it",
+            f"{repo_id} is not in the local Hugging Face cache ({repo_dir.parent}); {fill_hint(repo_id, revision)}",
         )
-    commit = _resolve_commit(repo_dir, revision)
+    commit = _resolve_commit(repo_dir, repo_id, revision)
     snapshot = repo_dir / "snapshots" / commit
     if not snapshot.is_dir():
-        raise ScanError(ErrorCode.OFFLINE_MISS, f"{repo_id}@{revision}: snapshot {commit[:12]} is not in the cache")
+        raise ScanError(
+            ErrorCode.OFFLINE_MISS,
+            f"{repo_id}@{revision}: snapshot {commit[:12]} is not in the cache; {fill_hint(repo_id, revision)}",
+        )
     return LocalSource(snapshot, repo_id=repo_id, revision=revision, commit=commit)
 
 
-def _resolve_commit(repo_dir: Path, revision: str) -> str:
+def fill_hint(repo_id: str, revision: str = "main") -> str:
+    """A command that really puts what cardscan reads into the cache (the `hf` CLI of huggingface_hub)."""
+    rev = "" if revision == "main" else f" --revision {revision}"
+    return (
+        f"fill it with `hf download {repo_id} config.json{rev}` (add README.md and the *.safetensors files for card "
+        "checks and exact header counts), or run without --offline"
+    )
+
+
+def _resolve_commit(repo_dir: Path, repo_id: str, revision: str) -> str:
     if _COMMIT.match(revision):
         return revision
     ref = repo_dir / "refs" / revision
@@ -50,4 +62,7 @@ def _resolve_commit(repo_dir: Path, revision: str) -> str:
     short = [m for m in matches if m.startswith(revision)] if len(revision) >= 7 else []
     if len(short) == 1:
         return short[0]
-    raise ScanError(ErrorCode.OFFLINE_MISS, f"revision {revision!r} is not in the local cache for {repo_dir.name}")
+    raise ScanError(
+        ErrorCode.OFFLINE_MISS,
+        f"revision {revision!r} of {repo_id} is not in the local cache; {fill_hint(repo_id, revision)}",
+    )

@@ -292,7 +292,9 @@ class HubSource:
         elif code is ErrorCode.NOT_FOUND and hub_code != "RepoNotFound" and what != "model info":
             msg = f"{what} not found in {repo} at {self.revision} (HTTP {status})"
         elif code is ErrorCode.NOT_FOUND:
-            hint = "; if it is private, set HF_TOKEN" if status == 401 and not token else ""
+            # The Hub answers 401 for a missing repo and a private one alike (it hides private repos): say both.
+            hint = (", or it is private: check the name, and if it is private, set HF_TOKEN / pass --token"
+                    if status == 401 and not token else "")  # fmt: skip
             msg = f"repository {repo} not found on {self.config.endpoint}{hint}"
         elif code is ErrorCode.REVISION_NOT_FOUND:
             msg = f"revision {self.revision!r} not found in {repo}"

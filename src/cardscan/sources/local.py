@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from cardscan.errors import ErrorCode, ScanError
+from cardscan.parse.quant_formats import QUANT_MARKER_FILES, QUANT_SIDE_FILES
+from cardscan.repo_files import ADAPTER_CONFIG, CARD_FILES, CONFIG, CONFIG_COMPANIONS
 from cardscan.sources.base import Chunk, IOStats, Listing, RepoFile
 
 # Folders that never hold the model's own files.
@@ -33,14 +36,24 @@ class LocalSource:
         self._root = self.path if self.path.is_dir() else self.path.parent
 
     def listing(self) -> Listing:
-        """Every file below the folder (or just the one file), with sizes from the file system."""
+        """Every file below the folder; for one weight file, that file and the files beside it that describe it
+        (config.json, the card, quantization configs), so a lone shard still gets its architecture and context."""
         if self.path.is_file():
-            files = (RepoFile(self.path.name, self.path.stat().st_size),)
+            files = (RepoFile(self.path.name, self.path.stat().st_size), *self._described_by())
         else:
             files = tuple(sorted(self._walk(), key=lambda f: f.path))
         return Listing(self._repo_id, self._revision, self._commit, files)
 
-    def _walk(self):
+    def _described_by(self) -> tuple[RepoFile, ...]:
+        names = (CONFIG, *CARD_FILES, *CONFIG_COMPANIONS, ADAPTER_CONFIG, *QUANT_SIDE_FILES, *QUANT_MARKER_FILES)
+        found = []
+        for name in dict.fromkeys(names):
+            beside = self._root / name
+            if name != self.path.name and beside.is_file():
+                found.append(RepoFile(name, beside.stat().st_size))
+        return tuple(found)
+
+    def _walk(self) -> Iterator[RepoFile]:
         for dirpath, dirnames, filenames in os.walk(self._root, followlinks=True):
             dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
             for name in filenames:
