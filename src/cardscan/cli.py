@@ -161,7 +161,7 @@ def main(
         bool, typer.Option("--no-checkpointing", help="Training without gradient checkpointing.")
     ] = False,
     output_format: Annotated[
-        Optional[Format],  # noqa: UP045
+        Optional[Format],  # type: ignore[valid-type]  # noqa: UP045 - choices built from the renderer table
         typer.Option(
             "--format", help="Output format (default: from the -o extension, else table).", show_default=False
         ),
@@ -284,7 +284,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _pick_format(given: Format | None, output: Path | None) -> str:
+def _pick_format(given: Enum | None, output: Path | None) -> str:
     """--format, else the -o extension, else table; an extension that contradicts --format is an error."""
     implied = EXTENSIONS.get(output.suffix.lower()) if output is not None else None
     if given is not None and implied is not None and given.value != implied:
