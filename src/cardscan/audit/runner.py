@@ -1,0 +1,212 @@
+"""One audit run: for each target, reuse the stored result when its commit has not moved, else scan it; evaluate the
+policy on the stored data; commit the repo. Targets stream through a bounded pool, so memory stays flat in the list
+length, and every database write happens on the calling thread (one connection, one writer).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from cardscan.audit.diff import facts_of
+from cardscan.audit.policy import Outcome, Policy, evaluate
+from cardscan.audit.store import RunInfo, Store
+from cardscan.audit.targets import Target
+from cardscan.errors import ScanError
+from cardscan.scanner import ScanOptions
+
+CONFIG_LIMIT = 4 << 20  # config.json of the largest models is far below this
+
+
+@dataclass(frozen=True)
+class RepoDone:
+    """One finished target, as handed to the output stream."""
+
+    target: Target
+    """What was audited."""
+    reused: bool
+    """True when the stored result was reused (commit unchanged)."""
+    record: dict[str, Any]
+    """The stored record: {result, hub, config}."""
+    facts: dict[str, Any]
+    """The figures diff and history compare."""
+    outcomes: list[Outcome]
+    """The policy's verdicts."""
+    requests: int
+    """HTTP requests this target cost in this run."""
+
+
+@dataclass
+class Tally:
+    """Running totals of one audit (what the progress line and the summary show)."""
+
+    done: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    scanned: int = 0
+    resumed: int = 0
+    requests: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What a worker hands back: a reused result id or a new record, plus its request cost."""
+
+    target: Target
+    reused_id: int | None
+    record: dict[str, Any] | None
+    requests: int
+
+
+def run_audit(
+    store: Store,
+    run: RunInfo,
+    targets: Iterable[Target],
+    policy: Policy,
+    options: ScanOptions,
+    *,
+    full: bool = False,
+    workers: int = 8,
+    session: Any = None,
+    on_repo: Callable[[RepoDone, Tally], None] | None = None,
+) -> Tally:
+    """Audit every target into `run` (targets the run already holds are skipped: that is how a rerun resumes)."""
+    tally = Tally()
+    inflight: set[Future[_Work]] = set()
+    cap = max(1, workers) * 2
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-audit")
+    try:
+        for target in _pending(store, run, targets, tally):
+            previous = None if full or target.revision == "local" else store.last_good(target.repo_id, target.revision)
+            inflight.add(pool.submit(_work, target, previous, options, session))
+            if len(inflight) >= cap:
+                finished, inflight = _drain(inflight, FIRST_COMPLETED)
+                _commit_all(store, run, policy, finished, tally, on_repo)
+        finished, inflight = _drain(inflight, None)
+        _commit_all(store, run, policy, finished, tally, on_repo)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return tally
+
+
+def _pending(store: Store, run: RunInfo, targets: Iterable[Target], tally: Tally) -> Iterator[Target]:
+    """Targets this run has not committed yet (each once)."""
+    for target in targets:
+        if store.done(run.id, target.repo_id, target.revision):
+            tally.resumed += 1
+            continue
+        yield target
+
+
+def _drain(inflight: set[Future[_Work]], how: str | None) -> tuple[set[Future[_Work]], set[Future[_Work]]]:
+    done, rest = wait(inflight, return_when=how or "ALL_COMPLETED")
+    return set(done), set(rest)
+
+
+def _commit_all(
+    store: Store,
+    run: RunInfo,
+    policy: Policy,
+    finished: set[Future[_Work]],
+    tally: Tally,
+    on_repo: Callable[[RepoDone, Tally], None] | None,
+) -> None:
+    for future in finished:
+        work = future.result()
+        record = work.record if work.record is not None else store.record(work.reused_id or 0)
+        target = work.target
+        facts = facts_of(record)
+        outcomes = evaluate(policy, target.key, record)
+        store.commit_repo(
+            run.id, target.repo_id, target.revision, work.record, work.reused_id, facts, [asdict(o) for o in outcomes]
+        )
+        tally.done += 1
+        tally.failed += facts["error_code"] is not None
+        tally.unchanged += work.reused_id is not None
+        tally.scanned += work.record is not None
+        tally.requests += work.requests
+        if on_repo is not None:
+            on_repo(RepoDone(target, work.reused_id is not None, record, facts, outcomes, work.requests), tally)
+
+
+def _work(target: Target, previous: tuple[int, str | None, dict] | None, options: ScanOptions, session: Any) -> _Work:
+    """Decide reuse or scan for one target (runs on a worker thread; never touches the database)."""
+    if target.revision == "local":
+        return _scan(target, None, options, session, 0)
+    head, cost = _head(target, options, session)
+    if previous is not None and head is not None and head.get("sha") == previous[1]:
+        gated_before = previous[2].get("gated")
+        if head.get("gated") is None or head.get("gated") == gated_before:
+            return _Work(target, previous[0], None, cost)
+    return _scan(target, head, options, session, cost)
+
+
+def _head(target: Target, options: ScanOptions, session: Any) -> tuple[dict[str, Any] | None, int]:
+    """The repo's current commit and gating: from the listing (free) or one model-info call."""
+    if target.sha is not None:
+        return {"sha": target.sha, "gated": target.gated}, 0
+    if options.is_offline():
+        return None, 0
+    from cardscan.sources.http import HubStats
+    from cardscan.sources.listing import repo_head
+
+    stats = HubStats()
+    try:
+        head = repo_head(session, _config(options), target.repo_id, target.revision, stats)
+    except ScanError:
+        return None, stats.requests  # the scan will meet the same problem and report it properly
+    return {"sha": head.sha, "gated": head.gated, "last_modified": head.last_modified}, stats.requests
+
+
+def _scan(target: Target, head: dict[str, Any] | None, options: ScanOptions, session: Any, cost: int) -> _Work:
+    from cardscan.render.json import result_object
+    from cardscan.scanner import scan
+
+    result = scan(target.repo_id, replace(options, revision=target.revision), session=session)
+    config, config_cost = (None, 0)
+    if result.ok and result.model is not None:
+        config, config_cost = _config_json(target, result.commit, options, session)
+    hub = {k: v for k, v in (head or {}).items() if k != "sha"}
+    record = {"result": result_object(result), "hub": hub, "config": config}
+    requests = cost + config_cost + (result.io.requests if result.io else 0)
+    return _Work(target, None, record, requests)
+
+
+def _config_json(target: Target, commit: str | None, options: ScanOptions, session: Any) -> tuple[dict | None, int]:
+    """config.json at the scanned commit, kept so a policy's GPU-fit rule can be re-estimated without a re-read."""
+    import json
+
+    from cardscan.scanner import open_source
+
+    pinned = replace(options, revision=commit or target.revision)
+    try:
+        source, _, _ = open_source(target.repo_id, pinned, session)
+        data = source.read_file("config.json", CONFIG_LIMIT)
+        doc = json.loads(data) if data else None
+    except (ScanError, ValueError, OSError):
+        return None, 0
+    requests = getattr(getattr(source, "stats", None), "requests", 0)
+    return (doc if isinstance(doc, dict) else None), requests
+
+
+@functools.lru_cache(maxsize=8)
+def _config(options: ScanOptions):
+    """The Hub config for head requests (token looked up once per run, not per repo)."""
+    from cardscan.sources.hub import HubConfig
+
+    return replace(
+        HubConfig.from_env(token=options.token, endpoint=options.endpoint),
+        timeout=options.timeout,
+        max_retries=options.retries,
+    )
