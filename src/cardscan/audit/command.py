@@ -210,11 +210,11 @@ def _targets(args: AuditArgs, lists: list[Path], shard: tuple[int, int] | None, 
 
 
 def _listed(args: AuditArgs, session: Any) -> Iterator[Target]:
-    from cardscan.audit.runner import _config
+    from cardscan.audit.runner import hub_config
     from cardscan.scanner import ScanOptions
     from cardscan.sources.listing import ListingQuery, list_models
 
-    config = _config(ScanOptions(token=args.token, timeout=args.timeout, retries=args.retries))
+    config = hub_config(ScanOptions(token=args.token, timeout=args.timeout, retries=args.retries))
     for author in args.authors or (None,):
         query = ListingQuery(author, args.search, args.filters, args.sort, args.limit)
         for head in list_models(session, config, query):

@@ -43,7 +43,8 @@ class Summary:
 
     @property
     def changed(self) -> bool:
-        return self.change_count > 0
+        """Something changed since the previous run (a first run: every repo is new)."""
+        return self.change_count > 0 or (self.previous is None and self.counts.get("repos", 0) > 0)
 
 
 def summarize(store: Store, run: RunInfo, previous: RunInfo | None = None, keep: int = MAX_LISTED) -> Summary:

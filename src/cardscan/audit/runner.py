@@ -5,7 +5,6 @@ length, and every database write happens on the calling thread (one connection, 
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -81,13 +80,14 @@ def run_audit(
 ) -> Tally:
     """Audit every target into `run` (targets the run already holds are skipped: that is how a rerun resumes)."""
     tally = Tally()
+    config = None if options.is_offline() else hub_config(options)
     inflight: set[Future[_Work]] = set()
     cap = max(1, workers) * 2
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-audit")
     try:
         for target in _pending(store, run, targets, tally):
             previous = None if full or target.revision == "local" else store.last_good(target.repo_id, target.revision)
-            inflight.add(pool.submit(_work, target, previous, options, session))
+            inflight.add(pool.submit(_work, target, previous, options, session, config))
             if len(inflight) >= cap:
                 finished, inflight = _drain(inflight, FIRST_COMPLETED)
                 _commit_all(store, run, policy, finished, tally, on_repo)
@@ -140,11 +140,13 @@ def _commit_all(
             on_repo(RepoDone(target, work.reused_id is not None, record, facts, outcomes, work.requests), tally)
 
 
-def _work(target: Target, previous: tuple[int, str | None, dict] | None, options: ScanOptions, session: Any) -> _Work:
+def _work(
+    target: Target, previous: tuple[int, str | None, dict] | None, options: ScanOptions, session: Any, config: Any
+) -> _Work:
     """Decide reuse or scan for one target (runs on a worker thread; never touches the database)."""
     if target.revision == "local":
         return _scan(target, None, options, session, 0)
-    head, cost = _head(target, options, session)
+    head, cost = _head(target, session, config)
     if previous is not None and head is not None and head.get("sha") == previous[1]:
         gated_before = previous[2].get("gated")
         if head.get("gated") is None or head.get("gated") == gated_before:
@@ -152,18 +154,18 @@ def _work(target: Target, previous: tuple[int, str | None, dict] | None, options
     return _scan(target, head, options, session, cost)
 
 
-def _head(target: Target, options: ScanOptions, session: Any) -> tuple[dict[str, Any] | None, int]:
+def _head(target: Target, session: Any, config: Any) -> tuple[dict[str, Any] | None, int]:
     """The repo's current commit and gating: from the listing (free) or one model-info call."""
     if target.sha is not None:
         return {"sha": target.sha, "gated": target.gated}, 0
-    if options.is_offline():
+    if config is None:  # offline
         return None, 0
     from cardscan.sources.http import HubStats
     from cardscan.sources.listing import repo_head
 
     stats = HubStats()
     try:
-        head = repo_head(session, _config(options), target.repo_id, target.revision, stats)
+        head = repo_head(session, config, target.repo_id, target.revision, stats)
     except ScanError:
         return None, stats.requests  # the scan will meet the same problem and report it properly
     return {"sha": head.sha, "gated": head.gated, "last_modified": head.last_modified}, stats.requests
@@ -200,9 +202,8 @@ def _config_json(target: Target, commit: str | None, options: ScanOptions, sessi
     return (doc if isinstance(doc, dict) else None), requests
 
 
-@functools.lru_cache(maxsize=8)
-def _config(options: ScanOptions):
-    """The Hub config for head requests (token looked up once per run, not per repo)."""
+def hub_config(options: ScanOptions) -> Any:
+    """The Hub config for listing and head requests, looked up once per run (HF_TOKEN, HF_ENDPOINT)."""
     from cardscan.sources.hub import HubConfig
 
     return replace(

@@ -990,7 +990,7 @@ def list_models(emu: HubEmulator, query: dict, token: str | None, target: str) -
     if sort and sort not in LIST_SORT_KEYS:
         return error(400, "BadRequest", f'"sort" must be one of {sorted(LIST_SORT_KEYS)}; got {sort!r}')
     limit = (query.get("limit") or [""])[0]
-    size = min(int(limit) if limit.isdigit() and int(limit) > 0 else listing_page_size(emu), LIST_MAX_PAGE)
+    size = min(int(limit) if limit.isdigit() and int(limit) > 0 else LIST_MAX_PAGE, listing_page_size(emu))
     full = (query.get("full") or ["false"])[0] in ("true", "1", "True")
     keys = ("_id", "id", *expand) if expand else None
     rows = [(repo, listing_item(emu, repo, keys, full)) for repo in _listed_repos(emu, query, token)]
@@ -1005,7 +1005,7 @@ def list_models(emu: HubEmulator, query: dict, token: str | None, target: str) -
 
 
 def listing_page_size(emu: HubEmulator) -> int:
-    """Items per listing page when the client gives no `limit` (tests shrink it to exercise pagination)."""
+    """The most items per listing page (the Hub's cap, 1000; tests shrink it to exercise pagination)."""
     return int(getattr(emu, "listing_page_size", LIST_MAX_PAGE))
 
 
@@ -1104,9 +1104,11 @@ def set_license(emu: HubEmulator, repo_id: str, license: str) -> str:
     return commit_files(emu, repo_id, {"README.md": readme.encode()})
 
 
-def set_gated(emu: HubEmulator, repo_id: str, gated: str | bool) -> None:
-    """Change the repo's gating setting (not a commit, as on the Hub)."""
-    emu.repos[repo_id].meta["gated"] = gated
+def set_gated(emu: HubEmulator, repo_id: str, gated: str | bool, approve: tuple[str, ...] = ()) -> None:
+    """Change the repo's gating setting (not a commit, as on the Hub), approving the tokens in `approve`."""
+    meta = emu.repos[repo_id].meta
+    meta["gated"] = gated
+    meta["allowed_tokens"] = [*meta.get("allowed_tokens", ()), *approve]
 
 
 def set_stats(emu: HubEmulator, repo_id: str, **stats: int) -> None:
@@ -1118,3 +1120,11 @@ def delete_repo(emu: HubEmulator, repo_id: str) -> None:
     """Remove the repo: model info, resolve and the listing answer as for a repo that never existed."""
     with emu._lock:
         emu.repos.pop(repo_id, None)
+
+
+def reload_repos(emu: HubEmulator, cache_dir: Path) -> None:
+    """Undo every mutation: the repos as the corpus folder has them (tests sharing one emulator call it first)."""
+    fresh = load_repos(emu.root, cache_dir)
+    with emu._lock:
+        emu.repos = fresh
+        emu._blobs.clear()
