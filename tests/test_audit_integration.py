@@ -285,7 +285,7 @@ def test_two_audits_at_once(emu: HubEmulator, db: str, tmp_path: Path) -> None:
     first = _spawn(emu, db, "-f", targets, "--workers", "2")
     _wait_for(lambda: run_rows(db) >= 1)
     second = _spawn(emu, db, "-f", targets)  # the same catalogue: refused while the first runs
-    out2, err2 = second.communicate(timeout=60)
+    _, err2 = second.communicate(timeout=60)
     out1, err1 = first.communicate(timeout=60)
     assert first.returncode == 0, (err1, [line for line in out1.splitlines() if '"ok": false' in line])
     assert second.returncode == 2 and "another audit" in err2, err2
