@@ -7,6 +7,7 @@ that does not start with a command name goes to the app's original (default) com
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -45,16 +46,28 @@ class ViewFormat(str, Enum):
 class _DefaultGroup(TyperGroup):
     """A command group whose first (original) command runs when no command name is given."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
+        kw = {"complete_var": complete_var, "standalone_mode": standalone_mode,
+              "windows_expand_args": windows_expand_args, **extra}  # fmt: skip
         if not argv or argv[0] not in COMMANDS:
             default = next(name for name in self.commands if name not in COMMANDS)
-            if not prog_name:
-                from click.utils import _detect_program_name
+            return self.commands[default].main(argv or ["--help"], prog_name=prog_name or _prog_name(), **kw)
+        return super().main(argv, prog_name=prog_name, **kw)
 
-                prog_name = _detect_program_name()
-            return self.commands[default].main(argv or ["--help"], prog_name=prog_name, **extra)
-        return super().main(argv, prog_name=prog_name, **extra)
+
+def _prog_name() -> str:
+    """How the user started cardscan (`cardscan`, or `python -m cardscan`), for usage lines."""
+    first = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "cardscan"
+    return "python -m cardscan" if first == "__main__.py" else first
 
 
 def register(app: typer.Typer) -> None:

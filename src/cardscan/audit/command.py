@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -312,7 +312,7 @@ def history_command(repo_text: str, db: str | None, fmt: str, limit: int) -> int
         sys.stdout.write("\n")
         return 0
     head = ("run", "date", "commit", "parameters", "weight bytes", "dtypes", "quant", "licence", "gated", "status")
-    lines = [head]
+    lines: list[tuple[str, ...]] = [head]
     for run, r in rows:
         f = r.facts
         status = (f"{r.errors} errors, {r.warnings} warnings" if r.ok else f"failed: {f.get('error_code')}") + (
@@ -368,7 +368,7 @@ def _pick_runs(store: Store, run_a: int | None, run_b: int | None, name: str | N
     return before, new
 
 
-def _table(rows: list[tuple[str, ...]], markdown: bool = False) -> str:
+def _table(rows: Sequence[Sequence[str]], markdown: bool = False) -> str:
     if markdown:
         out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
         out += ["| " + " | ".join(r) + " |" for r in rows[1:]]

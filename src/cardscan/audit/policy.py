@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 SEVERITIES = ("error", "warning")
 ENGINES = ("generic", "vllm", "llama.cpp", "transformers")
@@ -581,6 +581,7 @@ def evaluate(policy: Policy, repo_key: str, record: Mapping[str, Any], today: dt
     out: list[Outcome] = []
     failed_scan = _result(record).get("status") != "ok"
     for rule in policy.rules:
+        figures: dict[str, Any]
         if failed_scan and rule.kind != "scan_succeeds":
             status, message, figures = "skip", "not scanned", {}
         else:
