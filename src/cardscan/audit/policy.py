@@ -497,7 +497,9 @@ def _judge_agreement(record: Mapping[str, Any], p: dict[str, Any]) -> tuple[str,
     differs = {k: v for k, v in rows.items() if isinstance(v, dict) and v.get("status") == "differs"}
     if not differs:
         return "pass", "card and headers agree", {}
-    text = "; ".join(f"{k}: card {v.get('claimed')} vs headers {v.get('observed')}" for k, v in differs.items())
+    text = "; ".join(
+        f"{k}: card {_fig(v.get('claimed'))} vs headers {_fig(v.get('observed'))}" for k, v in differs.items()
+    )
     figures = {k: {"claimed": v.get("claimed"), "observed": v.get("observed")} for k, v in differs.items()}
     return "fail", text, figures
 
@@ -609,6 +611,13 @@ def _count(n: int) -> str:
         if abs(n) >= size:
             return f"{n / size:.2f}{unit}"
     return str(n)
+
+
+def _fig(value: Any) -> str:
+    """A claimed/observed value: counts as 7.00B, the rest as given."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
+        return _count(int(value))
+    return str(value)
 
 
 def _gib(n: int) -> str:
