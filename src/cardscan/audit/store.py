@@ -41,6 +41,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             ok INTEGER NOT NULL,
             error_code TEXT,
             scanned_at TEXT NOT NULL,
+            hub TEXT NOT NULL,
             record TEXT NOT NULL
         )""",
         "CREATE INDEX results_by_repo ON results (repo, revision, ok, id)",
@@ -283,13 +284,13 @@ class Store:
     def last_good(self, repo: str, revision: str) -> tuple[int, str | None, dict[str, Any]] | None:
         """(result id, commit, hub facts) of the newest successful scan of this target."""
         row = self._one(
-            "SELECT id, commit_sha, record FROM results WHERE repo = ? AND revision = ? AND ok = 1 "
+            "SELECT id, commit_sha, hub FROM results WHERE repo = ? AND revision = ? AND ok = 1 "
             "ORDER BY id DESC LIMIT 1",
             (repo, revision),
         )
         if row is None:
             return None
-        return int(row[0]), row[1], json.loads(row[2]).get("hub") or {}
+        return int(row[0]), row[1], json.loads(row[2])
 
     def record(self, result_id: int) -> dict[str, Any]:
         row = self._one("SELECT record FROM results WHERE id = ?", (result_id,))
@@ -324,9 +325,18 @@ class Store:
         if record is not None:
             statements.append(
                 (
-                    "INSERT INTO results (repo, revision, commit_sha, ok, error_code, scanned_at, record) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (repo, revision, facts.get("commit"), ok, facts.get("error_code"), now(), json.dumps(record)),
+                    "INSERT INTO results (repo, revision, commit_sha, ok, error_code, scanned_at, hub, record) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        repo,
+                        revision,
+                        facts.get("commit"),
+                        ok,
+                        facts.get("error_code"),
+                        now(),
+                        json.dumps(record.get("hub") or {}),
+                        json.dumps(record),
+                    ),
                 )
             )
         self._begin()
