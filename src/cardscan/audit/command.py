@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cardscan.audit import report
-from cardscan.audit.policy import Policy, PolicyError, load_policy
+from cardscan.audit.policy import Policy, PolicyError, load_policy, outcome_dict
 from cardscan.audit.runner import RepoDone, Tally, run_audit
 from cardscan.audit.store import RunInfo, Store, StoreError, open_store
 from cardscan.audit.targets import Target, TargetListError, in_shard, parse_shard, parse_target, read_targets, spool
@@ -113,7 +113,7 @@ def _audit(
 
             def on_repo(done: RepoDone, tally: Tally) -> None:
                 if stream:
-                    outcomes = [o.__dict__ for o in done.outcomes]
+                    outcomes = [outcome_dict(o) for o in done.outcomes]
                     out.write(report.jsonl_repo_line(done.target.repo_id, done.target.revision, done.facts, outcomes,
                                                      done.reused))  # fmt: skip
                     out.flush()

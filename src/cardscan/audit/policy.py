@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -579,7 +581,11 @@ CHECKS: dict[str, Check] = {
 
 def evaluate(policy: Policy, repo_key: str, record: Mapping[str, Any], today: dt.date | None = None) -> list[Outcome]:
     """Every rule on one stored record; failures covered by a live ignore become `ignored`."""
-    today = today or dt.date.today()
+    return apply_ignores(policy, repo_key, judge(policy, record), today)
+
+
+def judge(policy: Policy, record: Mapping[str, Any]) -> list[Outcome]:
+    """The rules' verdicts on one record, before exceptions (what history caches per result and policy digest)."""
     out: list[Outcome] = []
     failed_scan = _result(record).get("status") != "ok"
     for rule in policy.rules:
@@ -588,12 +594,32 @@ def evaluate(policy: Policy, repo_key: str, record: Mapping[str, Any], today: dt
             status, message, figures = "skip", "not scanned", {}
         else:
             status, message, figures = CHECKS[rule.kind].judge(record, dict(rule.params))
-        if status == "fail":
-            reason = _excepted(policy.ignores, repo_key, rule.id, today)
-            if reason is not None:
-                status, message = "ignored", f"{message} (ignored: {reason})"
         out.append(Outcome(rule.id, rule.severity, status, message, figures))
     return out
+
+
+def apply_ignores(policy: Policy, repo_key: str, judged: list[Outcome], today: dt.date | None = None) -> list[Outcome]:
+    """Failures covered by a live exception become `ignored` (with the reason); the rest stay as judged."""
+    today = today or dt.date.today()
+    out = []
+    for o in judged:
+        reason = _excepted(policy.ignores, repo_key, o.rule, today) if o.status == "fail" else None
+        out.append(o if reason is None else replace(o, status="ignored", message=f"{o.message} (ignored: {reason})"))
+    return out
+
+
+def rules_digest(policy: Policy) -> str:
+    """Identity of the rules (and of the cardscan that judges them): cached verdicts are valid only under it."""
+    from cardscan.audit import cardscan_version
+
+    rules = [[r.id, r.kind, r.severity, dict(r.params)] for r in policy.rules]
+    text = json.dumps([cardscan_version(), rules], sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
+def outcome_dict(o: Outcome) -> dict[str, Any]:
+    """An outcome as stored and output (plain JSON)."""
+    return {"rule": o.rule, "severity": o.severity, "status": o.status, "message": o.message, "figures": o.figures}
 
 
 def _excepted(ignores: tuple[Ignore, ...], repo_key: str, rule_id: str, today: dt.date) -> str | None:

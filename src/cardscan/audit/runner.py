@@ -5,20 +5,22 @@ length, and every database write happens on the calling thread (one connection, 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cardscan.audit.diff import facts_of
-from cardscan.audit.policy import Outcome, Policy, evaluate
+from cardscan.audit.policy import Outcome, Policy, apply_ignores, judge, outcome_dict, rules_digest
 from cardscan.audit.store import RunInfo, Store
 from cardscan.audit.targets import Target
 from cardscan.errors import ScanError
 from cardscan.scanner import ScanOptions
 
-CONFIG_LIMIT = 4 << 20  # config.json of the largest models is far below this
+CONFIG_LIMIT = 4 << 20
+HEAD_FACTOR = 4  # freshness checks in flight per scan worker  # config.json of the largest models is far below this
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,6 @@ class RepoDone:
     """What was audited."""
     reused: bool
     """True when the stored result was reused (commit unchanged)."""
-    record: dict[str, Any]
-    """The stored record: {result, hub, config}."""
     facts: dict[str, Any]
     """The figures diff and history compare."""
     outcomes: list[Outcome]
@@ -82,17 +82,22 @@ def run_audit(
     tally = Tally()
     config = None if options.is_offline() else hub_config(options)
     inflight: set[Future[_Work]] = set()
-    cap = max(1, workers) * 2
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-audit")
+    # Freshness checks are one small request each: they run HEAD_FACTOR× wider than the scans, which a semaphore
+    # keeps at `workers` (an unchanged catalogue is bound by round trips, a changed one by scans).
+    threads = max(1, workers) * HEAD_FACTOR
+    scans = threading.BoundedSemaphore(max(1, workers))
+    cap = threads * 2
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cardscan-audit")
     try:
         for target in _pending(store, run, targets, tally):
             previous = None if full or target.revision == "local" else store.last_good(target.repo_id, target.revision)
-            inflight.add(pool.submit(_work, target, previous, options, session, config))
+            inflight.add(pool.submit(_work, target, previous, options, session, config, scans))
             if len(inflight) >= cap:
                 finished, inflight = _drain(inflight, FIRST_COMPLETED)
                 _commit_all(store, run, policy, finished, tally, on_repo)
-        finished, inflight = _drain(inflight, None)
-        _commit_all(store, run, policy, finished, tally, on_repo)
+        while inflight:  # the tail: still commit each repo as soon as it finishes
+            finished, inflight = _drain(inflight, FIRST_COMPLETED)
+            _commit_all(store, run, policy, finished, tally, on_repo)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -109,8 +114,8 @@ def _pending(store: Store, run: RunInfo, targets: Iterable[Target], tally: Tally
         yield target
 
 
-def _drain(inflight: set[Future[_Work]], how: str | None) -> tuple[set[Future[_Work]], set[Future[_Work]]]:
-    done, rest = wait(inflight, return_when=how or "ALL_COMPLETED")
+def _drain(inflight: set[Future[_Work]], how: str) -> tuple[set[Future[_Work]], set[Future[_Work]]]:
+    done, rest = wait(inflight, return_when=how)
     return set(done), set(rest)
 
 
@@ -122,36 +127,49 @@ def _commit_all(
     tally: Tally,
     on_repo: Callable[[RepoDone, Tally], None] | None,
 ) -> None:
+    digest = rules_digest(policy)
     for future in finished:
         work = future.result()
-        record = work.record if work.record is not None else store.record(work.reused_id or 0)
         target = work.target
-        facts = facts_of(record)
-        outcomes = evaluate(policy, target.key, record)
-        store.commit_repo(
-            run.id, target.repo_id, target.revision, work.record, work.reused_id, facts, [asdict(o) for o in outcomes]
-        )
+        record, facts, judged, cache = work.record, None, None, None
+        if work.reused_id is not None:
+            facts, cached = store.reused(work.reused_id, digest)
+            judged = [Outcome(**o) for o in cached] if cached is not None else None
+            if judged is None:
+                record = store.record(work.reused_id)
+        if facts is None:
+            facts = facts_of(record or {})
+        if judged is None:
+            judged = judge(policy, record or {})
+            cache = (digest, [outcome_dict(o) for o in judged])
+        outcomes = apply_ignores(policy, target.key, judged)
+        store.commit_repo(run.id, target.repo_id, target.revision, work.record, work.reused_id, facts,
+                          [outcome_dict(o) for o in outcomes], cache)  # fmt: skip
         tally.done += 1
         tally.failed += facts["error_code"] is not None
         tally.unchanged += work.reused_id is not None
         tally.scanned += work.record is not None
         tally.requests += work.requests
         if on_repo is not None:
-            on_repo(RepoDone(target, work.reused_id is not None, record, facts, outcomes, work.requests), tally)
+            on_repo(RepoDone(target, work.reused_id is not None, facts, outcomes, work.requests), tally)
 
 
 def _work(
-    target: Target, previous: tuple[int, str | None, dict] | None, options: ScanOptions, session: Any, config: Any
+    target: Target,
+    previous: tuple[int, str | None, dict] | None,
+    options: ScanOptions,
+    session: Any,
+    config: Any,
+    scans: threading.BoundedSemaphore,
 ) -> _Work:
     """Decide reuse or scan for one target (runs on a worker thread; never touches the database)."""
-    if target.revision == "local":
-        return _scan(target, None, options, session, 0)
-    head, cost = _head(target, session, config)
+    head, cost = (None, 0) if target.revision == "local" else _head(target, session, config)
     if previous is not None and head is not None and head.get("sha") == previous[1]:
         gated_before = previous[2].get("gated")
         if head.get("gated") is None or head.get("gated") == gated_before:
             return _Work(target, previous[0], None, cost)
-    return _scan(target, head, options, session, cost)
+    with scans:
+        return _scan(target, head, options, session, cost)
 
 
 def _head(target: Target, session: Any, config: Any) -> tuple[dict[str, Any] | None, int]:

@@ -42,9 +42,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             error_code TEXT,
             scanned_at TEXT NOT NULL,
             hub TEXT NOT NULL,
+            facts TEXT NOT NULL,
             record TEXT NOT NULL
         )""",
         "CREATE INDEX results_by_repo ON results (repo, revision, ok, id)",
+        """CREATE TABLE judgments (
+            result_id BIGINT NOT NULL REFERENCES results (id),
+            rules_digest TEXT NOT NULL,
+            outcomes TEXT NOT NULL,
+            PRIMARY KEY (result_id, rules_digest)
+        )""",
         """CREATE TABLE run_repos (
             run_id BIGINT NOT NULL REFERENCES runs (id),
             repo TEXT NOT NULL,
@@ -307,6 +314,16 @@ class Store:
             is not None
         )
 
+    def reused(self, result_id: int, digest: str) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+        """A stored result's facts, and the verdicts cached for it under these rules (None: judge it again)."""
+        row = self._one("SELECT facts FROM results WHERE id = ?", (result_id,))
+        if row is None:
+            raise StoreError(f"no stored result {result_id}")
+        cached = self._one(
+            "SELECT outcomes FROM judgments WHERE result_id = ? AND rules_digest = ?", (result_id, digest)
+        )
+        return json.loads(row[0]), (json.loads(cached[0]) if cached else None)
+
     def commit_repo(
         self,
         run_id: int,
@@ -316,36 +333,35 @@ class Store:
         reused_id: int | None,
         facts: dict[str, Any],
         outcomes: list[dict[str, Any]],
+        judged: tuple[str, list[dict[str, Any]]] | None = None,
     ) -> None:
-        """Store one finished repo (a new scan `record`, or the id of a reused one) in one transaction."""
+        """Store one finished repo in one transaction: a new scan `record` (or the id of a reused one), its run row,
+        and `judged` = (rules digest, verdicts before exceptions) to cache for the next run."""
         errors = sum(1 for o in outcomes if o["status"] == "fail" and o["severity"] == "error")
         warnings = sum(1 for o in outcomes if o["status"] == "fail" and o["severity"] == "warning")
         ok = 1 if facts.get("error_code") is None else 0
-        statements: list[tuple[str, Sequence[Any]]] = []
-        if record is not None:
-            statements.append(
-                (
-                    "INSERT INTO results (repo, revision, commit_sha, ok, error_code, scanned_at, hub, record) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (
-                        repo,
-                        revision,
-                        facts.get("commit"),
-                        ok,
-                        facts.get("error_code"),
-                        now(),
-                        json.dumps(record.get("hub") or {}),
-                        json.dumps(record),
-                    ),
-                )
-            )
         self._begin()
         try:
             cur = self.conn.cursor()
             result_id = reused_id
-            for sql, args in statements:
-                cur.execute(self._sql(sql), tuple(args))
+            if record is not None:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO results (repo, revision, commit_sha, ok, error_code, scanned_at, hub, facts, "
+                        "record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+                    ),
+                    (repo, revision, facts.get("commit"), ok, facts.get("error_code"), now(),
+                     json.dumps(record.get("hub") or {}), json.dumps(facts), json.dumps(record)),
+                )  # fmt: skip
                 result_id = cur.fetchone()[0]
+            if judged is not None:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO judgments (result_id, rules_digest, outcomes) VALUES (?, ?, ?) "
+                        "ON CONFLICT DO NOTHING"
+                    ),
+                    (result_id, judged[0], json.dumps(judged[1])),
+                )
             cur.execute(
                 self._sql(
                     "INSERT INTO run_repos (run_id, repo, revision, result_id, reused, commit_sha, ok, errors, "
