@@ -129,7 +129,8 @@ def seed(db: str, n: int, template: dict) -> None:
     """A history database holding a finished run of n stored results (bench/m-i at sha i), as if audited before."""
     store = open_store(db)
     store.migrate()
-    hub, record = json.dumps(template.get("hub") or {}), json.dumps(template)
+    template = {**template, "hub": {"gated": False}}  # as the synthetic listing reports: every repo unchanged
+    hub, record = json.dumps(template["hub"]), json.dumps(template)
     facts = json.dumps({"commit": None, "error_code": None})
     cur = store.conn.cursor()
     cur.execute("BEGIN")
@@ -190,7 +191,7 @@ def main() -> None:
         f"{args.repos:,} repos (corpus replicated), emulator latency {LATENCY_S * 1000:.0f} ms per request, "
         f"--workers {args.workers}, policy examples/audit/policy.yaml, SQLite history.",
         md_table(("run", "wall s", "repos/s", "requests", "requests/repo", "CPU s/repo", "peak RSS MiB"), rows),
-        "Unchanged audit of N listed ids (synthetic listing with shas, history seeded with N stored results):",
+        "Unchanged audit of N listed ids (synthetic listing with shas, history seeded with N stored results and no cached verdicts, so every repo is judged, GPU-fit estimates included):",
         md_table(("listed ids", "wall s", "repos/s", "CPU s", "peak RSS MiB"), mem_rows),
     ])  # fmt: skip
     write_result("audit", md, {"machine": info, "catalogue": cat, "memory": mem, "workers": args.workers})

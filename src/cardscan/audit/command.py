@@ -144,7 +144,8 @@ def _write_outputs(store: Store, args: AuditArgs, summary: report.Summary, tally
     try:
         if args.fmt == "table":
             out.write(report.render_text(summary))
-            out.write(f"requests {tally.requests:,} · scanned {tally.scanned:,} · reused {tally.unchanged:,}\n")
+            out.write(f"requests {tally.requests:,} ({tally.retries:,} retried) · scanned {tally.scanned:,} · "
+                      f"reused {tally.unchanged:,}\n")  # fmt: skip
         elif args.fmt == "markdown":
             out.write(report.render_markdown(summary))
         elif args.fmt == "json":

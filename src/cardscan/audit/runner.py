@@ -49,6 +49,8 @@ class Tally:
     scanned: int = 0
     resumed: int = 0
     requests: int = 0
+    retries: int = 0
+    """Requests retried after 429 / 5xx / resets (a sign of the Hub's rate limits)."""
     started: float = field(default_factory=time.monotonic)
 
     def rate(self) -> float:
@@ -64,6 +66,7 @@ class _Work:
     reused_id: int | None
     record: dict[str, Any] | None
     requests: int
+    retries: int = 0
 
 
 def run_audit(
@@ -150,6 +153,7 @@ def _commit_all(
         tally.unchanged += work.reused_id is not None
         tally.scanned += work.record is not None
         tally.requests += work.requests
+        tally.retries += work.retries
         if on_repo is not None:
             on_repo(RepoDone(target, work.reused_id is not None, facts, outcomes, work.requests), tally)
 
@@ -163,21 +167,21 @@ def _work(
     scans: threading.BoundedSemaphore,
 ) -> _Work:
     """Decide reuse or scan for one target (runs on a worker thread; never touches the database)."""
-    head, cost = (None, 0) if target.revision == "local" else _head(target, session, config)
+    head, cost = (None, (0, 0)) if target.revision == "local" else _head(target, session, config)
     if previous is not None and head is not None and head.get("sha") == previous[1]:
         gated_before = previous[2].get("gated")
         if head.get("gated") is None or head.get("gated") == gated_before:
-            return _Work(target, previous[0], None, cost)
+            return _Work(target, previous[0], None, *cost)
     with scans:
         return _scan(target, head, options, session, cost)
 
 
-def _head(target: Target, session: Any, config: Any) -> tuple[dict[str, Any] | None, int]:
+def _head(target: Target, session: Any, config: Any) -> tuple[dict[str, Any] | None, tuple[int, int]]:
     """The repo's current commit and gating: from the listing (free) or one model-info call."""
     if target.sha is not None:
-        return {"sha": target.sha, "gated": target.gated}, 0
+        return {"sha": target.sha, "gated": target.gated}, (0, 0)
     if config is None:  # offline
-        return None, 0
+        return None, (0, 0)
     from cardscan.sources.http import HubStats
     from cardscan.sources.listing import repo_head
 
@@ -185,11 +189,13 @@ def _head(target: Target, session: Any, config: Any) -> tuple[dict[str, Any] | N
     try:
         head = repo_head(session, config, target.repo_id, target.revision, stats)
     except ScanError:
-        return None, stats.requests  # the scan will meet the same problem and report it properly
-    return {"sha": head.sha, "gated": head.gated, "last_modified": head.last_modified}, stats.requests
+        return None, (stats.requests, stats.retries)  # the scan will meet the same problem and report it properly
+    return {"sha": head.sha, "gated": head.gated, "last_modified": head.last_modified}, (stats.requests, stats.retries)
 
 
-def _scan(target: Target, head: dict[str, Any] | None, options: ScanOptions, session: Any, cost: int) -> _Work:
+def _scan(
+    target: Target, head: dict[str, Any] | None, options: ScanOptions, session: Any, cost: tuple[int, int]
+) -> _Work:
     from cardscan.render.json import result_object
     from cardscan.scanner import scan
 
@@ -199,8 +205,8 @@ def _scan(target: Target, head: dict[str, Any] | None, options: ScanOptions, ses
         config, config_cost = _config_json(target, result.commit, options, session)
     hub = {k: v for k, v in (head or {}).items() if k != "sha"}
     record = {"result": result_object(result), "hub": hub, "config": config}
-    requests = cost + config_cost + (result.io.requests if result.io else 0)
-    return _Work(target, None, record, requests)
+    requests = cost[0] + config_cost + (result.io.requests if result.io else 0)
+    return _Work(target, None, record, requests, cost[1] + (result.io.retries if result.io else 0))
 
 
 def _config_json(target: Target, commit: str | None, options: ScanOptions, session: Any) -> tuple[dict | None, int]:
