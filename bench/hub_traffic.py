@@ -235,6 +235,7 @@ def local_mirror(hub: TimedHub, repo_id: str, folder: Path) -> Path:
 
 def client_cpu_row(hub: TimedHub, repo_id: str, folder: Path, repeats: int) -> list[object]:
     """Time the client alone on a repo's files: whole scan, fetch, interpret, and two per-tensor hot spots."""
+    from cardscan.estimate.stage import estimate
     from cardscan.fetch import _estimate_header, fetch, shard_index
     from cardscan.interpret import interpret
     from cardscan.parse.params import is_buffer
@@ -251,7 +252,8 @@ def client_cpu_row(hub: TimedHub, repo_id: str, folder: Path, repeats: int) -> l
     listing = source.listing()
     selection = select_weights(listing)
     fetched, t_fetch = _timed(lambda: fetch(source, listing, selection))
-    _, t_interpret = _timed(lambda: interpret(path, fetched, ScanOptions()))
+    # interpret (parse) then the estimate stage: what the old single interpret() call did
+    _, t_interpret = _timed(lambda: estimate(interpret(path, fetched), ScanOptions()))
     index = Future()
     index.set_result(shard_index(fetched.index) if fetched.index else None)
     sizes = {f.path: f.size for f in listing.files}

@@ -31,7 +31,7 @@ from cardscan.scanner import ScanOptions, scan_many
 results = scan_many([sys.argv[1]], ScanOptions())
 t.append(time.perf_counter())
 from cardscan.render import render
-text = render(results, "table", ScanOptions())
+text = render(results, "table")
 t.append(time.perf_counter())
 names = ["import cardscan.cli", "typer: build command, parse options", "scan (first, with its imports)", "render table (rich)"]
 print(json.dumps(dict(zip(names, (b - a for a, b in zip(t, t[1:]))))))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from cardscan.estimate.capacity import best_precision, fit_matrix, max_batch, max_context, smallest_tp
 from cardscan.estimate.engines import EstimateOptions, estimate_memory
-from cardscan.estimate.gpus import Gpu, fits, parse_gpu
+from cardscan.estimate.fit import fits
+from cardscan.estimate.gpus import Gpu, parse_gpu
 from cardscan.parse.config import arch_facts, estimate_params_from_config
 
 CONFIGS = Path(__file__).parent / "fixtures" / "configs"

@@ -1,4 +1,5 @@
-"""Model-card and repo-name hints (cardscan.parse.card): spec quant-formats.md §9, hub-protocol.md §9."""
+"""Model-card and repo-name hints (cardscan.parse.card): phrases as real cards write them (Qwen "Number of Paramaters",
+DeepSeek "671B total parameters", gguf-py size labels); the corpus of real cards is tested in test_card_corpus.py."""
 
 from __future__ import annotations
 
@@ -19,12 +20,18 @@ def card(name: str, repo_id: str | None = None, **kw) -> CardInfo:
     return parse_card((CARDS / name).read_bytes(), repo_id, **kw)
 
 
+def q(method: str | None, bits: float | None, scheme: str | None = None, tool: str | None = None,
+      source: str = "name") -> CardQuant:  # fmt: skip
+    """A CardQuant, read from the repo name unless said otherwise."""
+    return CardQuant(method, bits, scheme, tool, source)
+
+
 def sources(info: CardInfo, field: str) -> set[str]:
     """Where the hints for one field came from."""
     return {e.source for e in info.evidence if e.field == field}
 
 
-# ---- spec §9 test strings ----------------------------------------------------------------------------------
+# ---- phrases as cards write them ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -91,22 +98,25 @@ def test_name_sizes(repo_id: str, expected: dict) -> None:
 @pytest.mark.parametrize(
     ("repo_id", "quant", "dtypes"),
     [
-        ("TheBloke/Llama-2-7B-GPTQ", CardQuant("gptq", None), ()),
-        ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4", CardQuant("gptq", 4.0), ("int4",)),
-        ("Qwen/Qwen2.5-7B-Instruct-AWQ", CardQuant("awq", None), ()),
-        ("unsloth/llama-3-8b-bnb-4bit", CardQuant("bitsandbytes", 4.0), ("int4",)),
-        ("Qwen/Qwen3-32B-FP8", CardQuant("fp8", 8.0), ("fp8",)),
-        ("bartowski/Meta-Llama-3.1-8B-Instruct-GGUF", CardQuant("gguf", None), ()),
-        ("org/Llama-3-8B-exl2-4.65bpw", CardQuant("exl2", 4.65), ()),
-        ("org/Llama-3-8B-int4", CardQuant(None, 4.0), ("int4",)),
-        ("mlx-community/Qwen3-8B-4bit", CardQuant(None, 4.0), ("int4",)),
-        ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", CardQuant(None, 4.0), ("int4",)),
+        ("TheBloke/Llama-2-7B-GPTQ", q("gptq", None, tool="gptq"), ()),
+        ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4", q("gptq", 4.0, "int4", "gptq"), ("int4",)),
+        ("Qwen/Qwen2.5-7B-Instruct-AWQ", q("awq", None, tool="awq"), ()),
+        ("unsloth/llama-3-8b-bnb-4bit", q("bitsandbytes", 4.0), ("int4",)),
+        ("Qwen/Qwen3-32B-FP8", q(None, 8.0, "fp8"), ("fp8",)),
+        ("bartowski/Meta-Llama-3.1-8B-Instruct-GGUF", q("gguf", None), ()),
+        ("org/Llama-3-8B-exl2-4.65bpw", q("exl2", 4.65), ()),
+        ("org/Llama-3-8B-int4", q(None, 4.0, "int4"), ("int4",)),
+        ("mlx-community/Qwen3-8B-4bit", q(None, 4.0), ("int4",)),
+        ("mlx-community/GLM-OCR-bf16", None, ("bf16",)),
+        ("nchapman/Qwen3.6-35B-A3B-int4-AutoRound", q(None, 4.0, "int4", "autoround"), ("int4",)),
+        ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", q(None, 4.0, "int4"), ("int4",)),
         ("meta-llama/Llama-2-7b-hf", None, ()),
     ],
 )
 def test_name_quantization(repo_id: str, quant: CardQuant | None, dtypes: tuple) -> None:
     info = parse_card(None, repo_id)
     assert info.quantization == quant
+    assert info.quantization is None or info.source_of("quantization") == "name"
     assert info.dtypes == dtypes
     assert sources(info, "quant_method") <= {"name"}
 
@@ -135,8 +145,9 @@ def test_qwen3_moe_card_prefers_precise_bullets_over_the_name() -> None:
     assert info.non_embedding_parameters == 29_900 * M
     assert info.base_model == "Qwen/Qwen3-30B-A3B-Base"
     assert sources(info, "parameters") == {"name", "text"}
-    # The flagship 235B-A22B mentioned in the text is recorded but not chosen.
-    assert 235 * B in {e.value for e in info.evidence if e.field == "parameters"}
+    assert info.source_of("parameters") == "text"  # the precise bullet, not the name's rounded label
+    # The flagship 235B-A22B named in the text is another model: not a claim about this one.
+    assert 235 * B not in {e.value for e in info.evidence if e.field == "parameters"}
 
 
 def test_qwen3_card_code_blocks_and_context_lengths_ignored() -> None:
@@ -151,26 +162,25 @@ def test_deepseek_v3_prose_picks_the_total_nearest_the_name() -> None:
     info = card("deepseek_v3.md", "deepseek-ai/DeepSeek-V3")
     assert (info.parameters, info.active_parameters) == (671 * B, 37 * B)
     totals = {e.value for e in info.evidence if e.field == "parameters"}
-    assert {671 * B, 236 * B, 67 * B} <= totals  # all recorded as evidence
-    assert "fp8" in info.dtypes
-    assert info.quantization == CardQuant("fp8", 8.0)
+    others = {e.value for e in info.evidence if e.field == "other_parameters"}
+    assert totals == {671 * B} and {236 * B, 67 * B} <= others  # "our previous model", "compared against"
     assert all(len(e.text) <= 120 for e in info.evidence)
 
 
 def test_thebloke_gptq_card() -> None:
     info = card("thebloke_llama2_7b_gptq.md", "TheBloke/Llama-2-7B-GPTQ")
     assert info.parameters == 7 * B
-    assert info.quantization == CardQuant("gptq", None)
+    assert info.quantization == q("gptq", None, tool="gptq")
     assert info.base_model == "meta-llama/Llama-2-7b-hf"
     assert info.base_model_relation == "quantized" and info.quantized_by == "TheBloke"
-    assert sources(info, "parameters") == {"name", "yaml", "text"}  # repo name, model_name, heading
-    assert sources(info, "quant_method") == {"name", "text"}
+    assert sources(info, "parameters") == {"name", "yaml"}  # repo name, model_name (the heading repeats the name)
+    assert sources(info, "quant_method") <= {"name", "text"}
 
 
 def test_bartowski_gguf_card() -> None:
     info = card("bartowski_llama31_8b_gguf.md", "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF")
     assert info.parameters == 8 * B
-    assert info.quantization == CardQuant("gguf", None)
+    assert info.quantization == q("gguf", None, tool="llama.cpp", source="text")  # tool from the heading
     assert {"Q8_0", "Q6_K_L", "Q4_K_M", "IQ4_XS", "Q3_K_XL"} <= set(info.gguf_types)
     assert info.base_model_relation == "quantized" and info.quantized_by == "bartowski"
     assert info.dtypes == ()  # "Full F32 weights" sits in a table row
@@ -179,7 +189,7 @@ def test_bartowski_gguf_card() -> None:
 
 def test_gguf_card_recognised_from_text_alone() -> None:
     info = card("bartowski_llama31_8b_gguf.md")
-    assert info.quantization == CardQuant("gguf", None)
+    assert info.quantization == q("gguf", None, tool="llama.cpp", source="text")  # "Llamacpp imatrix Quantizations of"
     assert sources(info, "quant_method") == {"text"}
 
 
@@ -205,7 +215,7 @@ def test_bom_card() -> None:
         info = parse_card(text)
         assert info.license == "apache-2.0" and info.library_name == "gguf"
         assert (info.base_model, info.base_model_relation) == ("acme/widget-1.5B", "quantized")
-        assert info.quantization == CardQuant("gguf", None) and info.gguf_types == ("Q4_K_M", "Q8_0")
+        assert info.quantization == q("gguf", None, source="yaml") and info.gguf_types == ("Q4_K_M", "Q8_0")
         assert info.parameters == 1_500 * M
         assert not info.warnings
 
@@ -215,7 +225,7 @@ def test_broken_yaml_warns_and_uses_text() -> None:
     assert info.license is None
     assert len(info.warnings) == 1 and info.warnings[0].startswith("YAML front matter is not valid")
     assert "text hints still used" in info.warnings[0]
-    assert info.parameters == 7 * B and info.quantization == CardQuant("gptq", 4.0)
+    assert info.parameters == 7 * B and info.quantization == q("gptq", 4.0, tool="gptq", source="text")
     assert sources(info, "quant_method") == {"text"}
 
 
@@ -287,13 +297,13 @@ def test_version_number_is_not_a_size() -> None:
 def test_precision_words_need_context() -> None:
     assert parse_card("We compared against int8 baselines and fp16 chat logs.").dtypes == ()
     assert parse_card("The weights are stored in bfloat16.").dtypes == ("bf16",)
-    assert parse_card("Quantized to 8-bit with nf4 fallback.").dtypes == ("int8", "nf4")
+    assert parse_card("Quantized to 8-bit with nf4 fallback.").dtypes == ("int8",)
 
 
 def test_ambiguous_text_quant_methods_are_not_chosen() -> None:
     info = parse_card("Community quantized versions exist: GPTQ and AWQ weights.")
     assert info.quantization is None
-    assert {e.value for e in info.evidence if e.field == "quant_method"} == {"gptq", "awq"}
+    assert not [e for e in info.evidence if e.field.startswith("quant")]
 
 
 def test_evidence_shape() -> None:
@@ -429,7 +439,19 @@ def test_large_card_is_fast_enough_to_parse() -> None:
     assert parse_card(body, "deepseek-ai/DeepSeek-V3").parameters == 671 * B
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["quantized " + "word " * 20_000, "7B parameters and " * 3_000, ("This model was quantized " + "a " * 50) * 2_000],
+)
+def test_long_lines_parse_in_linear_time(text: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    parse_card(text, "org/x")
+    assert time.perf_counter() - start < 5  # each is well under a second; quadratic look-backs took ~10 s
+
+
 def test_exl2_head_bits_are_evidence() -> None:
     info = parse_card(None, "org/Llama-3-8B-exl2-4.65bpw_H6")
-    assert info.quantization == CardQuant("exl2", 4.65)
+    assert info.quantization == q("exl2", 4.65)
     assert Evidence("head_bits", 6, "name", "Llama-3-8B-exl2-4.65bpw_H6") in info.evidence

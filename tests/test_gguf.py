@@ -319,3 +319,26 @@ def test_skip_past_buffer_fetches_nothing_until_read():
     assert r.bytes_fetched == 64
     assert r.u8() == data[10_001]
     assert calls == [(0, 64), (10_001, 64)]
+
+
+def test_duplicates_overlaps_and_header_only_copies():
+    def kv(key: bytes) -> bytes:
+        return struct.pack("<Q", len(key)) + key + struct.pack("<II", 4, 1)
+
+    def info(name: bytes, n: int, offset: int) -> bytes:
+        return struct.pack("<Q", len(name)) + name + struct.pack("<IQIQ", 1, n, 0, offset)
+
+    def file(kvs: list[bytes], infos: list[bytes], data: int) -> bytes:
+        body = b"GGUF" + struct.pack("<IQQ", 3, len(infos), len(kvs)) + b"".join(kvs) + b"".join(infos)
+        return body + bytes(-len(body) % 32) + bytes(data)
+
+    with pytest.raises(FormatError, match="twice"):
+        parse_gguf(file([kv(b"a"), kv(b"a")], [], 0))
+    with pytest.raises(FormatError, match="twice"):
+        parse_gguf(file([], [info(b"w", 2, 0), info(b"w", 2, 32)], 64))
+    with pytest.raises(FormatError, match="overlaps"):
+        parse_gguf(file([], [info(b"a", 8, 0), info(b"b", 8, 16)], 64))
+    with pytest.raises(FormatError, match="file holds"):
+        parse_gguf(file([], [info(b"a", 1 << 30, 0)], 64))
+    header_only = parse_gguf(file([], [info(b"a", 1 << 30, 0)], 0))
+    assert header_only.tensors[0].nbytes == 4 << 30 and "header-only" in header_only.notes[0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cardscan.errors import ErrorCode, ScanError
-from cardscan.estimate.gpus import GIB, Gpu, catalogue, engine_budget, parse_gpu
+from cardscan.estimate.fit import engine_budget
+from cardscan.estimate.gpus import Gpu, catalogue, parse_gpu
+from cardscan.units import GIB
 
 
 def test_catalogue_has_30_plus_with_sold_and_usable_memory() -> None:

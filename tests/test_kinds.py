@@ -92,3 +92,52 @@ def test_sentence_transformers_modules_are_added_not_alternatives():
     assert [c.name for c in r.components] == ["transformer", "2_Dense"]
     assert r.weights.alternatives == ()
     assert r.weights.bytes == (800 + 32) * 4
+
+
+# --- defects of the looping design, fixed by combine-then-estimate-once ------------------------------------------
+
+
+def test_pipeline_memory_is_estimated_after_components_are_summed():
+    files = {
+        "model_index.json": json.dumps({"unet": ["diffusers", "UNet2DConditionModel"]}).encode(),
+        "unet/diffusion_pytorch_model.safetensors": header_bytes({"conv.weight": ("F16", [320, 4, 3, 3])}),
+    }
+    r = run(files)
+    assert r.memory is not None and r.memory.weights_bytes == r.weights.bytes == 320 * 36 * 2
+    assert r.memory.kv_cache_bytes == 0 and r.fits
+    assert not any("not estimated" in n for n in r.notes)  # no contradiction with the summed figures
+    assert r.precision_bytes["bf16/fp16"] == 320 * 36 * 2
+
+
+def test_sentence_transformers_estimates_use_the_combined_count():
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+    ]
+    config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": 8, "num_attention_heads": 2,
+              "num_hidden_layers": 1, "intermediate_size": 16, "vocab_size": 100, "max_position_embeddings": 64}  # fmt: skip
+    files = {
+        "modules.json": json.dumps(modules).encode(),
+        "config.json": json.dumps(config).encode(),
+        "model.safetensors": header_bytes({"embeddings.word_embeddings.weight": ("F32", [100, 8])}),
+        "2_Dense/model.safetensors": header_bytes({"linear.weight": ("F32", [4, 8])}),
+    }
+    r = run(files)
+    assert r.parameters.total == 832
+    assert r.precision_bytes["fp32"] == 832 * 4 and r.precision_bytes["bf16/fp16"] == 832 * 2
+    assert r.memory.weights_bytes == r.weights.bytes == 832 * 4
+
+
+def test_module_weights_chosen_at_the_top_are_not_counted_twice():
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+    ]
+    files = {
+        "modules.json": json.dumps(modules).encode(),
+        "model.onnx": b"\x08\x07" * 16,  # the transformer only as ONNX: not a weight format cardscan reads
+        "2_Dense/model.safetensors": header_bytes({"linear.weight": ("F32", [4, 8])}),
+    }
+    r = run(files)
+    assert r.parameters.total == 32 and r.weights.bytes == 32 * 4
+    assert r.components == ()  # the top level is the Dense module itself; the ONNX transformer is an alternative

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 from cardscan.errors import ScanError
+from cardscan.estimate.engines import ENGINES
 from cardscan.estimate.kv import KV_DTYPES, KVPolicy, kv_cache, resolve_kv_dtype
 from cardscan.parse.config import arch_facts
 from tests.test_config import QWEN3_NEXT, WHISPER
+
+
+def policy(engine: str, **kw) -> KVPolicy:
+    """The KV policy of a registered engine (its layout rule) with the given context, batch…"""
+    e = ENGINES[engine]
+    return KVPolicy(layout=e.layout, mla_eager=e.mla_eager, **kw)
+
 
 CONFIGS = Path(__file__).parent / "fixtures" / "configs"
 GIB = 1 << 30
@@ -51,31 +59,31 @@ def test_deepseek_v3_mla_latent_not_doubled_and_replicated_over_tp() -> None:
     f = facts("deepseek-ai__DeepSeek-V3")
     assert kv_cache(f, KVPolicy(context=1)).bytes_per_token == 70_272  # 61 · (512 + 64) · 2
     assert kv_cache(f, KVPolicy(context=1, tp=8)).bytes_per_token == 70_272
-    eager = kv_cache(f, KVPolicy(engine="transformers", context=1))  # HF eager caches per-head K and V
+    eager = kv_cache(f, policy("transformers", context=1))  # HF eager caches per-head K and V
     assert eager.bytes_per_token == 4_997_120
 
 
 def test_gemma3_27b_sliding_llamacpp_policy() -> None:
     f = arch_facts(GEMMA3_27B)
-    r = kv_cache(f, KVPolicy(engine="llama.cpp", context=131072, n_ubatch=512))
+    r = kv_cache(f, policy("llama.cpp", context=131072, n_ubatch=512))
     per_layer = 2 * 16 * 128 * 2  # 8,192 B/token/layer
     assert r.total_bytes == 10 * per_layer * 131072 + 52 * per_layer * 1536  # SWA cells pad(1024 + 512)
     assert r.total_bytes / GIB == pytest.approx(10.6, abs=0.01)
-    held_at_w = kv_cache(f, KVPolicy(engine="transformers", context=131072)).total_bytes
+    held_at_w = kv_cache(f, policy("transformers", context=131072)).total_bytes
     assert held_at_w / GIB == pytest.approx(10.41, abs=0.01)
     # the same architecture from the real medgemma-27b-it config (layer_types)
-    assert kv_cache(facts("google__medgemma-27b-it"), KVPolicy(engine="llama.cpp", context=131072)).total_bytes == (
+    assert kv_cache(facts("google__medgemma-27b-it"), policy("llama.cpp", context=131072)).total_bytes == (
         r.total_bytes
     )
 
 
 def test_gpt_oss_120b_vllm_counts_all_36_layers() -> None:
     f = arch_facts(GPT_OSS_120B)
-    r = kv_cache(f, KVPolicy(engine="vllm", context=131072, max_num_batched_tokens=8192))
+    r = kv_cache(f, policy("vllm", context=131072, max_num_batched_tokens=8192))
     assert r.bytes_per_token == 73_728
     sliding = next(k for k in r.by_kind if k.kind == "sliding")
     assert sliding.layers == 18 and sliding.tokens_held == (-(-(128 - 1 + 8192) // 16) + 1) * 16
-    cpp = kv_cache(f, KVPolicy(engine="llama.cpp", context=131072))
+    cpp = kv_cache(f, policy("llama.cpp", context=131072))
     assert next(k for k in cpp.by_kind if k.kind == "sliding").tokens_held == 768  # pad(128 + 512, 256)
 
 
@@ -89,7 +97,7 @@ def test_chunked_attention_vllm() -> None:
     f = arch_facts({"model_type": "llama4_text", "num_hidden_layers": 4, "hidden_size": 1024,
                     "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 128,
                     "attention_chunk_size": 8192})  # fmt: skip
-    r = kv_cache(f, KVPolicy(engine="vllm", context=65536, max_num_batched_tokens=2048))
+    r = kv_cache(f, policy("vllm", context=65536, max_num_batched_tokens=2048))
     chunked = next(k for k in r.by_kind if k.kind == "chunked")
     assert chunked.tokens_held == 8192 + 2048
     assert kv_cache(f, KVPolicy(context=65536)).by_kind[0].tokens_held == 8192
@@ -150,5 +158,5 @@ def test_kv_dtypes_and_auto() -> None:
 
 def test_llamacpp_slots_share_n_ctx() -> None:
     f = facts("meta-llama__Llama-3.1-8B")
-    shared = kv_cache(f, KVPolicy(engine="llama.cpp", context=4096, batch=4)).total_bytes
+    shared = kv_cache(f, policy("llama.cpp", context=4096, batch=4)).total_bytes
     assert shared == kv_cache(f, KVPolicy(context=4096, batch=4)).total_bytes == 4 * 4096 * 131_072

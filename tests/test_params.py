@@ -1,4 +1,5 @@
-"""Parameter accounting on whole-checkpoint tensor lists (spec quant-formats §2–§6 worked numbers)."""
+"""Parameter accounting on whole-checkpoint tensor lists: packed quantized weights, buffers, tied heads, MoE and MTP
+layers, with worked numbers (docs/real-quant-fixtures.md, parse/families.py)."""
 
 from __future__ import annotations
 
@@ -202,6 +203,24 @@ def test_untied_lm_head_counted_twice():
 
 def test_tie_default_by_model_type():
     assert count_parameters(tiny_llama(), {"model_type": "gemma"}).total == 872
+
+
+@pytest.mark.parametrize(("model_type", "total"), [("falcon", 872), ("bloom", 872), ("gptj", 1672), ("llama", 1672)])
+def test_tie_default_from_the_family_table(model_type: str, total: int):
+    """No tie_word_embeddings key: the family's transformers default decides (parse/families.py)."""
+    assert count_parameters(tiny_llama(), {"model_type": model_type}).total == total
+
+
+def test_tie_unknown_family_counts_both_and_says_so():
+    pc = count_parameters(tiny_llama(), {"model_type": "never-heard-of-it"})
+    assert pc.total == 1672 and any("tying is unknown" in n for n in pc.notes)
+
+
+def test_tie_default_of_multimodal_text_model():
+    assert (
+        count_parameters(tiny_llama(), {"model_type": "gemma3", "text_config": {"model_type": "gemma3_text"}}).total
+        == 872
+    )
 
 
 def test_common_buffers_excluded():

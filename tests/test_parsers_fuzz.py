@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import pickle
+import struct
 import zipfile
 from pathlib import Path
 
@@ -12,7 +14,10 @@ from hypothesis import strategies as st
 
 from cardscan.errors import FormatError
 from cardscan.parse.gguf import parse_gguf
+from cardscan.parse.safetensors import parse_header
 from cardscan.parse.torch_zip import load_torch_pickle, parse_torch_zip
+from cardscan.tensors import SAFETENSORS_DTYPES
+from tests.st_builder import data_size, header_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GGUF = (FIXTURES / "gguf" / "tiny-llama-Q4_K_M.gguf").read_bytes()
@@ -95,3 +100,69 @@ _plain = st.recursive(
 @given(_plain, st.integers(2, 5))
 def test_pickle_interpreter_agrees_with_pickle_on_plain_values(value, protocol):
     assert load_torch_pickle(pickle.dumps(value, protocol=protocol)) == value
+
+
+# --- safetensors headers -----------------------------------------------------------------------------------------
+ST_HEADER = header_bytes(
+    {"model.embed.weight": ("BF16", [32, 8]), "model.norm.weight": ("F32", [8]), "lm_head.weight": ("F4", [3, 3])},
+    {"format": "pt", "note": "x"},
+)
+
+
+def with_length(raw: bytes) -> bytes:
+    return struct.pack("<Q", len(raw)) + raw
+
+
+@FUZZ
+@given(st.binary(max_size=512))
+def test_safetensors_random_bytes(data):
+    only_format_errors(parse_header, data)
+    only_format_errors(parse_header, with_length(data))
+    only_format_errors(parse_header, with_length(b"{" + data + b"}"))
+
+
+@FUZZ
+@given(mutated(ST_HEADER))
+def test_safetensors_mutated_header(data):
+    only_format_errors(parse_header, data)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=24,
+)
+_field = st.sampled_from(["dtype", "shape", "data_offsets", "__metadata__", "x"])
+_entry = st.fixed_dictionaries(
+    {},
+    optional={
+        "dtype": st.sampled_from([*SAFETENSORS_DTYPES, "Q4", ""]) | _json,
+        "shape": st.lists(st.integers(-2, 2**70), max_size=4) | _json,
+        "data_offsets": st.lists(st.integers(-2, 2**70), max_size=3) | _json,
+    },
+)
+
+
+@FUZZ
+@given(st.dictionaries(st.text(max_size=8) | _field, _entry | _json, max_size=5), st.integers(0, 2**40) | st.none())
+def test_safetensors_structured_json(obj, file_size):
+    """JSON-shaped lies (wrong types, huge ints, floats, NaN, nesting) only ever raise FormatError."""
+    only_format_errors(lambda d: parse_header(d, file_size=file_size), with_length(json.dumps(obj).encode()))
+
+
+@FUZZ
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=16).filter(lambda n: n != "__metadata__"),
+        st.tuples(st.sampled_from(sorted(SAFETENSORS_DTYPES)), st.lists(st.integers(0, 64), max_size=3)),
+        max_size=12,
+    ),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=16), max_size=4),
+)
+def test_safetensors_valid_headers_round_trip(tensors, metadata):
+    """Whatever a writer lays out correctly parses back to the same tensors, bytes and metadata."""
+    raw = header_bytes({name: (dtype, shape) for name, (dtype, shape) in tensors.items()}, metadata)
+    h = parse_header(raw, file_size=len(raw) + data_size(raw))
+    assert {t.name: (t.dtype, list(t.shape)) for t in h.tensors} == tensors
+    assert h.data_bytes == data_size(raw) == sum(t.nbytes for t in h.tensors)
+    assert h.metadata == (metadata or {"format": "pt"})

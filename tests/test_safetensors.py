@@ -71,3 +71,50 @@ def test_file_size_must_cover_data():
     parse_header(raw, file_size=len(raw) + 2048)
     with pytest.raises(FormatError, match="file holds"):
         parse_header(raw, file_size=len(raw) + 100)
+
+
+def test_limits_carry_too_large_and_name_the_limit():
+    from cardscan.errors import ErrorCode
+    from cardscan.parse.limits import LimitExceeded
+
+    with pytest.raises(LimitExceeded, match=r"safetensors\.header_bytes") as info:
+        header_length(struct.pack("<Q", 1 << 63))
+    assert info.value.code is ErrorCode.TOO_LARGE and isinstance(info.value, FormatError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"w":' + b"[" * 5000 + b"]" * 5000 + b"}", r"json\.depth"),
+        (b'{"__metadata__":{"a":' + b"[" * 50 + b"]" * 50 + b"}}", r"json\.depth"),
+        (b'{"w":{"dtype":"U8","shape":[' + b"1" * 30 + b'],"data_offsets":[0,1]}}', r"json\.int_digits"),
+        (b'{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{}}', "twice"),
+        (b'{"w":{"dtype":["U8"],"shape":[1],"data_offsets":[0,1]}}', "unknown dtype"),
+        (b'{"w":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,18446744073709551616]}}', "int64"),
+        (b'{"w":{"dtype":"U8","shape":[Infinity],"data_offsets":[0,1]}}', "not JSON"),
+        (b'{"w":[}', "JSON"),
+    ],
+)
+def test_hostile_headers_are_format_errors(raw, message):
+    with pytest.raises(FormatError, match=message):
+        parse_header(struct.pack("<Q", len(raw)) + raw)
+
+
+def test_empty_tensors_share_an_offset_with_the_next():
+    import json
+
+    raw = json.dumps(
+        {
+            "b": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]},
+            "a": {"dtype": "F16", "shape": [0], "data_offsets": [0, 0]},
+        }
+    ).encode()
+    h = parse_header(struct.pack("<Q", len(raw)) + raw)
+    assert [t.name for t in h.tensors] == ["a", "b"] and h.data_bytes == 4
+
+
+def test_entries_with_extra_keys_are_tolerated():
+    import json
+
+    raw = json.dumps({"w": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2], "extra": 1}}).encode()
+    assert parse_header(struct.pack("<Q", len(raw)) + raw).tensors[0].nbytes == 2

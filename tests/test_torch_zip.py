@@ -146,3 +146,45 @@ def test_tensors_from_a_bare_pickle_without_storage_sizes():
     ck = torch_pickle_tensors(pkl)
     assert as_dict(ck) == EXPECTED["gpt2_tiny.bin"]["tensors"]
     assert ck.stored_bytes == EXPECTED["gpt2_tiny.bin"]["stored_bytes"]  # numel × itemsize of each storage
+
+
+@pytest.mark.parametrize(
+    ("payload", "limit"),
+    [
+        (b"\x80\x02" + b"(" * 70_000 + b".", "pickle.stack"),
+        (b"\x80\x02]" + b"Na" * 300_000 + b".", "pickle.container_items"),
+        (b"\x80\x04N" + b"\x94" * 300_000 + b".", "pickle.memo"),
+        (b"\x80\x02" + b"N0" * 1_000_001 + b".", "pickle.opcodes"),
+        (b"\x80\x02" + b"]0" * 600_000 + b"N.", "pickle.built_bytes"),
+        (b"\x80\x02\x8b" + struct.pack("<i", 2048) + bytes(2048) + b".", "pickle.long_bytes"),
+        (b"\x80\x02]" + b"\x85" * 40 + b".", None),  # nesting is only refused when tensors are looked for
+    ],
+)
+def test_pickle_budgets(payload, limit):
+    from cardscan.parse.limits import LimitExceeded
+
+    if limit is None:
+        load_torch_pickle(payload)
+        with pytest.raises(LimitExceeded, match=r"pickle\.nesting"):
+            torch_pickle_tensors(payload)
+        return
+    with pytest.raises(LimitExceeded, match=limit.replace(".", r"\.")):
+        load_torch_pickle(payload)
+
+
+def test_inst_and_obj_are_refused_even_for_allowed_globals():
+    with pytest.raises(FormatError, match=r"os\.system"):
+        load_torch_pickle(b"(X\x01\x00\x00\x00xios\nsystem\n.")
+    with pytest.raises(FormatError, match="INST"):
+        load_torch_pickle(b"(itorch\nFloatStorage\n.")
+    with pytest.raises(FormatError, match="OBJ"):
+        load_torch_pickle(b"\x80\x02(ctorch\nFloatStorage\no.")
+
+
+def test_zip_directory_lies_are_malformed():
+    src = (FIXTURES / "gpt2_tiny.bin").read_bytes()
+    i = src.rfind(b"PK\x05\x06")
+    lying = bytearray(src)
+    struct.pack_into("<HH", lying, i + 8, 60_000, 60_000)  # 60k entries in a directory of a few KB
+    with pytest.raises(FormatError, match="entries in a"):
+        parse_torch_zip(bytes(lying))

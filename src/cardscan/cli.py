@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -20,19 +20,24 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    html = "html"
+def _format_choices() -> type[Enum]:
+    """`--format` choices: the renderer table's names (adding a renderer module adds a choice)."""
+    from cardscan.render import FORMATS
+
+    return Enum("Format", {name: name for name in FORMATS}, type=str)  # type: ignore[return-value]
 
 
-class Engine(str, Enum):
-    generic = "generic"
-    vllm = "vllm"
-    llamacpp = "llama.cpp"
-    transformers = "transformers"
+Format = _format_choices()
+
+
+def _engine_choices() -> type[Enum]:
+    """`--engine` choices: the engine registry's names (adding an engine module adds a choice)."""
+    from cardscan.estimate.engines import ENGINES
+
+    return Enum("Engine", {name: name for name in ENGINES}, type=str)  # type: ignore[return-value]
+
+
+Engine = _engine_choices()
 
 
 class Optimizer(str, Enum):
@@ -88,7 +93,7 @@ def main(
     ] = None,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Concurrent sequences.")] = 1,
     kv_dtype: Annotated[str, typer.Option(help="KV cache dtype: auto|bf16|fp16|fp8|q8_0|q4_0.")] = "auto",
-    engine: Annotated[Engine, typer.Option(help="Whose memory rules to apply.")] = Engine.generic,
+    engine: Annotated[Engine, typer.Option(help="Whose memory rules to apply.")] = Engine["generic"],  # type: ignore[valid-type]
     gpu: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(help="A GPU name (rtx4090, 'H100 80GB') or a size (24GB) to check fit and capacity."),
@@ -115,7 +120,7 @@ def main(
     no_checkpointing: Annotated[
         bool, typer.Option("--no-checkpointing", help="Training without gradient checkpointing.")
     ] = False,
-    output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format["table"],
     output: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--output", "-o", help="Write to this file instead of stdout."),
@@ -123,6 +128,7 @@ def main(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Repos scanned at once in a batch.")] = 8,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a Hub connection or read.")] = 10.0,
     retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failed Hub request.")] = 4,
+    debug: Annotated[bool, typer.Option("--debug", help="Log internal errors with their traceback to stderr.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -136,18 +142,21 @@ def main(
     all_targets = list(targets or []) + (_read_targets(from_file) if from_file else [])
     if not all_targets:
         raise typer.BadParameter("give at least one repo id, URL or path (or --from-file)")
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="cardscan: %(message)s", stream=sys.stderr)
     from cardscan.scanner import ScanOptions, scan_many
 
-    options = ScanOptions(
+    options = _options(
+        ScanOptions,
         revision=revision, token=token, offline=True if offline else None, file=file, context=context, batch=batch,
         kv_dtype=kv_dtype, engine=engine.value, gpu=gpu, gpu_util=gpu_util, tp=tp, gpu_layers=gpu_layers,
         mode=mode.value, lora_rank=lora_rank, optimizer=optimizer.value, seq_len=seq_len, timeout=timeout, retries=retries,
         zero_stage=zero, num_gpus=gpus, gradient_checkpointing=not no_checkpointing,
         lora_targets=tuple(t.strip() for t in (lora_targets or "").split(",") if t.strip()),
-        flash_attention=not no_flash_attention,
+        flash_attention=not no_flash_attention, curves=output_format.value == "html",
     )  # fmt: skip
-    if gpu is not None:
-        _check_gpu(gpu)
     from cardscan.scanner import Interrupted
 
     with _progress(len(all_targets)) as tick:
@@ -158,7 +167,7 @@ def main(
             sys.stderr.write(f"\ncardscan: {stop}; writing the finished results\n")
     from cardscan.render import render
 
-    text = render(results, output_format.value, options)
+    text = render(results, output_format.value)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -166,14 +175,19 @@ def main(
     raise typer.Exit(exit_code(results))
 
 
-def _check_gpu(text: str) -> None:
-    from cardscan.errors import ScanError
-    from cardscan.estimate.gpus import parse_gpu
+# ScanOptions field → the CLI flag that sets it, for usage errors that name what the user typed.
+_FLAGS = {"zero_stage": "--zero", "num_gpus": "--gpus", "kv_dtype": "--kv-dtype", "gpu_util": "--gpu-util",
+          "gpu_layers": "--gpu-layers", "lora_rank": "--lora-rank", "seq_len": "--seq-len"}  # fmt: skip
 
+
+def _options(factory: Any, **values: Any) -> Any:
+    """Build ScanOptions; its validation (one table of ranges and names) becomes a usage error, exit 2."""
     try:
-        parse_gpu(text)
-    except (ScanError, ValueError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--gpu") from None
+        return factory(**values)
+    except ValueError as exc:
+        field = str(exc).split(":", 1)[0]
+        hint = _FLAGS.get(field, "--" + field.replace("_", "-"))
+        raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint=hint) from None
 
 
 def _read_targets(path: Path) -> list[str]:

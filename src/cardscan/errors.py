@@ -16,6 +16,7 @@ class ErrorCode(str, Enum):
     NETWORK = "network"
     RATE_LIMITED = "rate_limited"
     MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
     RANGE_UNSUPPORTED = "range_unsupported"
     OFFLINE_MISS = "offline_miss"
     UNSUPPORTED = "unsupported"
@@ -36,6 +37,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
     ErrorCode.RANGE_UNSUPPORTED: 5,
     ErrorCode.OFFLINE_MISS: 6,
     ErrorCode.MALFORMED: 7,
+    ErrorCode.TOO_LARGE: 7,  # a file over a parse budget (cardscan.parse.limits): as unusable as a malformed one
     ErrorCode.UNSUPPORTED: 7,
     ErrorCode.NO_WEIGHTS: 8,
     ErrorCode.INTERNAL: 9,

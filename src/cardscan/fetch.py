@@ -11,25 +11,29 @@ import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from cardscan.errors import ErrorCode, FormatError, ScanError
+from cardscan.parse.gguf import read_gguf
+from cardscan.parse.limits import GGUF_READ_BYTES
+from cardscan.parse.quant_formats import QUANT_MARKER_FILES, QUANT_SIDE_FILES
+from cardscan.parse.reader import BufferedReader
 from cardscan.parse.safetensors import LENGTH_PREFIX, MAX_HEADER_BYTES, header_length, parse_header
+from cardscan.parse.torch_zip import UnsupportedFormat, read_torch_zip
+from cardscan.repo_files import CARD_FILES, CONFIG, CONFIG_COMPANIONS, PART_FILES
 from cardscan.select import Selection
 from cardscan.sources.base import Listing, Source
 from cardscan.tensors import TensorInfo
 
-# Small JSON files that change how weights are read or what the repo is (quant side files, adapters, pipelines).
-SIDE_FILES = (
-    "quantize_config.json",
-    "quant_config.json",
-    "hf_quant_config.json",
-    "adapter_config.json",
-    "model_index.json",
-    "modules.json",
-    "params.json",
-    "generation_config.json",
-)
-CARD_FILES = ("README.md", "readme.md", "README.MD")
+# Small JSON files that change how weights are read or what the repo is: each quantization format's side files
+# (its row in parse/quant_formats.py), the files that name a repo's parts (parts.py), and two model-config companions.
+
+
+def side_files() -> tuple[str, ...]:
+    """Every side file fetch reads (read at call time: quant_formats.register() can add to it)."""
+    return (*QUANT_SIDE_FILES, *PART_FILES, *CONFIG_COMPANIONS)
+
+
 # A probe read for a safetensors file without an index: enough for small headers, and never more than 4 KiB wasted.
 PROBE_BYTES = 4096
 # One header entry is `"<name>":{"dtype":"BF16","shape":[4096,4096],"data_offsets":[<a>,<b>]},`. Its length beyond
@@ -43,6 +47,7 @@ _SMALL_SHAPE = (".bias", "norm.weight", "layernorm.weight", "absmax", "quant_map
 # Slack: a fixed part plus a little per entry, so large shards are not cut short by small per-entry errors.
 HEADER_SLACK, SLACK_PER_ENTRY = 552, 1.5
 GGUF_CHUNK = 1 << 20
+T = TypeVar("T")
 MAX_WORKERS = 16
 
 
@@ -56,7 +61,7 @@ class FileHeader:
     """safetensors, gguf or torch."""
     tensors: tuple[TensorInfo, ...]
     """Every tensor the header lists."""
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     """Free-form metadata: safetensors `__metadata__`, GGUF key-values."""
     header_bytes: int = 0
     """Bytes that make up the header (for safetensors 8 + N)."""
@@ -74,13 +79,13 @@ class Fetched:
     """The revision's file list."""
     selection: Selection
     """Which weight set was read."""
-    config: dict | None
+    config: dict[str, Any] | None
     """config.json, parsed."""
     card: bytes | None
     """README.md bytes."""
-    index: dict | None
+    index: dict[str, Any] | None
     """The shard index, parsed."""
-    side_files: dict[str, dict | list]
+    side_files: dict[str, Any]
     """Other small JSON files that were present (quantize_config.json, adapter_config.json, modules.json…)."""
     headers: tuple[FileHeader, ...]
     """One per chosen weight file, in shard order."""
@@ -96,25 +101,26 @@ def fetch(source: Source, listing: Listing, selection: Selection, *, max_header:
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="cardscan-fetch") as pool:
         # The index is submitted first: header tasks wait on it, and the pool runs tasks in order, so it never starves.
         index_f = pool.submit(_read_index, source, chosen.index) if chosen and chosen.index in present else None
-        config_f = pool.submit(_read_json, source, "config.json") if "config.json" in present else None
+        config_f = pool.submit(_read_object, source, CONFIG) if CONFIG in present else None
         card_name = next((c for c in CARD_FILES if c in present), None)
         card_f = pool.submit(source.read_file, card_name) if card_name else None
         # Side files are objects, except sentence-transformers' modules.json (a list).
-        side_f = {name: pool.submit(_read_json, source, name, (dict, list)) for name in SIDE_FILES if name in present}
+        side_f = {name: pool.submit(_read_json, source, name, (dict, list)) for name in side_files() if name in present}
         header_fs = [
             pool.submit(_read_header, source, listing, path, chosen.format, index_f, max_header)
-            for path in (chosen.files if chosen else ())
-        ]
+            for path in chosen.files
+        ] if chosen else []  # fmt: skip
         headers = tuple(f.result() for f in header_fs)
-        config = _optional(config_f, "config.json", warnings)
+        config = _optional(config_f, CONFIG, warnings)
         card = _optional(card_f, card_name or "", warnings)
-        index = _optional(index_f, chosen.index if chosen else "", warnings)
-        index = index.raw if index else None
+        shard = _optional(index_f, chosen.index or "" if chosen else "", warnings)
+        index = shard.raw if shard else None
         side = {name: v for name, f in side_f.items() if (v := _optional(f, name, warnings)) is not None}
+        side |= {name: {} for name in QUANT_MARKER_FILES if name in present}  # presence is the fact; never read
     return Fetched(listing, selection, config, card, index, side, headers, tuple(warnings))
 
 
-def _optional(future: Future | None, name: str, warnings: list[str]):
+def _optional(future: Future[T] | None, name: str, warnings: list[str]) -> T | None:
     """Config, card and side files are optional: a bad one is a warning, not a failed scan."""
     if future is None:
         return None
@@ -127,7 +133,13 @@ def _optional(future: Future | None, name: str, warnings: list[str]):
         raise
 
 
-def _read_json(source: Source, path: str, shapes: tuple[type, ...] = (dict,)) -> dict | list | None:
+def _read_object(source: Source, path: str) -> dict[str, Any] | None:
+    """A JSON file that must hold an object."""
+    value = _read_json(source, path, (dict,))
+    return value if isinstance(value, dict) else None
+
+
+def _read_json(source: Source, path: str, shapes: tuple[type, ...] = (dict,)) -> Any:
     data = source.read_file(path)
     if data is None:
         return None
@@ -141,7 +153,7 @@ def _read_json(source: Source, path: str, shapes: tuple[type, ...] = (dict,)) ->
 
 
 def _read_header(
-    source: Source, listing: Listing, path: str, fmt: str, index_f: Future | None, max_header: int
+    source: Source, listing: Listing, path: str, fmt: str, index_f: Future[ShardIndex | None] | None, max_header: int
 ) -> FileHeader:
     reader = HEADER_READERS.get(fmt)
     if reader is None:
@@ -151,11 +163,12 @@ def _read_header(
     try:
         return reader(source, path, size, index_f, max_header)
     except FormatError as exc:
-        raise ScanError(ErrorCode.MALFORMED, f"{path}: {exc}") from None
+        # A file over a parse budget carries `too_large` (cardscan.parse.limits.LimitExceeded); the rest are malformed.
+        raise ScanError(getattr(exc, "code", ErrorCode.MALFORMED), f"{path}: {exc}") from None
 
 
 def _read_safetensors(
-    source: Source, path: str, size: int | None, index_f: Future | None, max_header: int
+    source: Source, path: str, size: int | None, index_f: Future[ShardIndex | None] | None, max_header: int
 ) -> FileHeader:
     prepare = getattr(source, "prepare", None)  # the Hub resolves its CDN hop while the index is still in flight
     if index_f is not None and prepare is not None and not index_f.done():
@@ -179,7 +192,7 @@ def _read_safetensors(
     return FileHeader(path, "safetensors", parsed.tensors, parsed.metadata, LENGTH_PREFIX + n, total, notes)
 
 
-def _estimate_header(index_f: Future, path: str, size: int | None) -> int:
+def _estimate_header(index_f: Future[ShardIndex | None], path: str, size: int | None) -> int:
     """Expected JSON length of one shard's header, from its tensor names in the index and the shard's size."""
     try:
         index = index_f.result()
@@ -199,18 +212,18 @@ def _estimate_header(index_f: Future, path: str, size: int | None) -> int:
 class ShardIndex:
     """A parsed `*.safetensors.index.json` with its tensor names grouped by shard (once: DeepSeek-V3 has 92k)."""
 
-    raw: dict
+    raw: dict[str, Any]
     """The index as read."""
     names_by_file: dict[str, list[str]]
     """Shard file name → tensor names it holds."""
 
 
 def _read_index(source: Source, path: str) -> ShardIndex | None:
-    raw = _read_json(source, path)
+    raw = _read_object(source, path)
     return shard_index(raw) if raw is not None else None
 
 
-def shard_index(raw: dict) -> ShardIndex:
+def shard_index(raw: dict[str, Any]) -> ShardIndex:
     """Group an index's tensor names by shard file."""
     grouped: dict[str, list[str]] = {}
     for name, file in (raw.get("weight_map") or {}).items():
@@ -218,18 +231,19 @@ def shard_index(raw: dict) -> ShardIndex:
     return ShardIndex(raw, grouped)
 
 
-def _read_gguf(source: Source, path: str, size: int | None, index_f: Future | None, max_header: int) -> FileHeader:
-    from cardscan.parse.gguf import read_gguf
-    from cardscan.parse.reader import BufferedReader
-
-    reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=max_header)
+def _read_gguf(
+    source: Source, path: str, size: int | None, index_f: Future[ShardIndex | None] | None, max_header: int
+) -> FileHeader:
+    # GGUF headers carry whole vocabularies (several MB), so their read budget is their own, not the JSON header's.
+    budget = max(max_header, GGUF_READ_BYTES.value)
+    reader = BufferedReader(_read_at(source, path), size, chunk=GGUF_CHUNK, max_bytes=budget)
     header = read_gguf(reader)
-    return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size)
+    return FileHeader(path, "gguf", header.tensors, dict(header.metadata), header.header_bytes, size, header.notes)
 
 
-def _read_torch(source: Source, path: str, size: int | None, index_f: Future | None, max_header: int) -> FileHeader:
-    from cardscan.parse.torch_zip import UnsupportedFormat, read_torch_zip
-
+def _read_torch(
+    source: Source, path: str, size: int | None, index_f: Future[ShardIndex | None] | None, max_header: int
+) -> FileHeader:
     if size is None:
         size = source.read_range(path, 0, 1).total
     if size is None:

@@ -1,22 +1,44 @@
-"""Fetched bytes → a ScanResult: parse headers, config and card, count parameters, estimate memory, check GPU fit."""
+"""Fetched bytes → `Parsed`: config, card and headers read into figures (parameters, weights, claims, agreement).
+
+Pure: no I/O and no estimates. The estimate stage (`estimate/stage.py`) runs once, after repo parts are combined.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from cardscan.fetch import Fetched
+from cardscan.parse.card import CardInfo, compare, parse_card
+from cardscan.parse.config import ArchFacts, arch_facts, count_from_config
+from cardscan.parse.families import active_parameters
+from cardscan.parse.gguf import gguf_config, gguf_quant_label
+from cardscan.parse.meta_count import meta_parameter_count
+from cardscan.parse.params import ParameterCount, count_parameters
+from cardscan.parse.quant import declared_quantization
 from cardscan.result import Alternative, ModelFacts, Parameters, ScanResult, WeightFile, Weights
-from cardscan.scanner import ScanOptions
-from cardscan.tensors import DTYPE_ALIASES
+from cardscan.tensors import DTYPE_ALIASES, TensorInfo
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One repo (or one part of it) after parsing: the result so far and what the estimator needs beside it."""
+
+    result: ScanResult
+    """Everything read: parameters, weights, card, agreement; no memory figures yet."""
+    facts: ArchFacts | None
+    """Architecture facts from config.json or GGUF metadata; None when neither describes the model."""
+    kind: str = "model"
+    """model, diffusers, sentence-transformers or adapter (set by the combine step)."""
+
 
 # Which parser's count `parameters.source` names, by weight format.
 _FORMAT_SOURCE = {"safetensors": "header", "gguf": "gguf", "torch": "torch"}
 
 
-def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult:
+def interpret(target: str, fetched: Fetched) -> Parsed:
     """Turn what was read into figures. Pure: no I/O."""
-    from cardscan.parse.card import compare, parse_card
-
     listing = fetched.listing
     notes: list[str] = [f"weights: {fetched.selection.reason}"]
     warnings: list[str] = list(fetched.warnings)
@@ -27,6 +49,7 @@ def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult
     parameters = _parameters(counts, facts, card, fetched, notes)
     weights = _weights(fetched, counts, parameters)
     quant = counts.quantization if counts else None
+    declared = None if counts else declared_quantization(config or {}, fetched.side_files)
     if counts:
         notes.extend(counts.notes)
     for h in fetched.headers:
@@ -38,9 +61,13 @@ def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult
         parameters=parameters.total if parameters.source not in ("card", "name") else None,
         active=parameters.active,
         dtypes=_observed_dtypes(parameters, config),
-        quant_method=quant.method if quant else None,
-        quant_bits=quant.bits if quant else None,
+        # Without weight headers nothing is observed of the weights but what config.json declares: compare with
+        # that (noted below), never with "not quantized".
+        quant_method=quant.method if quant else declared[0] if declared else None,
+        quant_bits=quant.bits if quant else declared[1] if declared else None,
     )
+    if declared:
+        notes.append(f"no weight headers read: quantization {declared[0]} as config.json declares it, not observed")
     result = ScanResult(
         input=target,
         repo_id=listing.repo_id,
@@ -52,23 +79,17 @@ def interpret(target: str, fetched: Fetched, options: ScanOptions) -> ScanResult
         quantization=quant,
         card=card,
         agreement=tuple(agreement),
-        precision_bytes=_at_precisions(parameters.total, "weights_at"),
-        rule_of_thumb_bytes=_at_precisions(parameters.total, "quick_rule_bytes"),
         notes=tuple(notes),
         warnings=tuple(warnings + list(card.warnings)),
     )
-    from cardscan.estimate.report import add_estimates
-
-    return add_estimates(result, facts, options)
+    return Parsed(result, facts)
 
 
-def _effective_config(fetched: Fetched, notes: list[str]) -> dict | None:
+def _effective_config(fetched: Fetched, notes: list[str]) -> dict[str, Any] | None:
     """config.json; for GGUF repos the GGUF metadata fills what config.json lacks (often just `model_type`)."""
     gguf = next((h for h in fetched.headers if h.format == "gguf" and h.metadata.get("general.architecture")), None)
     if gguf is None:
         return fetched.config
-    from cardscan.parse.gguf import gguf_config
-
     notes.append("architecture from GGUF metadata" + (", config.json on top" if fetched.config else ""))
     config = {**gguf_config(gguf.metadata), **(fetched.config or {})}
     # Per-layer KV head counts (0 = a layer without attention) matter to the KV cache: hand the list over.
@@ -78,11 +99,9 @@ def _effective_config(fetched: Fetched, notes: list[str]) -> dict | None:
     return config
 
 
-def _arch_facts(config: Mapping | None, warnings: list[str]):
+def _arch_facts(config: Mapping[str, Any] | None, warnings: list[str]) -> ArchFacts | None:
     if not config:
         return None
-    from cardscan.parse.config import arch_facts
-
     try:
         return arch_facts(config)
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
@@ -90,12 +109,10 @@ def _arch_facts(config: Mapping | None, warnings: list[str]):
         return None
 
 
-def _count(fetched: Fetched, config: Mapping | None):
+def _count(fetched: Fetched, config: Mapping[str, Any] | None) -> ParameterCount | None:
     tensors = [t for h in fetched.headers for t in h.tensors]
     if not tensors:
         return None
-    from cardscan.parse.params import count_parameters
-
     return count_parameters(tensors, config, side_files=fetched.side_files, metadata=_metadata(fetched))
 
 
@@ -109,7 +126,9 @@ def _metadata(fetched: Fetched) -> dict[str, str]:
     return merged
 
 
-def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Parameters:
+def _parameters(
+    counts: ParameterCount | None, facts: ArchFacts | None, card: CardInfo, fetched: Fetched, notes: list[str]
+) -> Parameters:
     if counts is not None:
         fmt = fetched.headers[0].format
         return Parameters(
@@ -126,7 +145,7 @@ def _parameters(counts, facts, card, fetched: Fetched, notes: list[str]) -> Para
         return _config_parameters(facts, fetched.config, notes)
     if not card.parameters:
         return Parameters(None, {}, None, None, 0, 0, "none")
-    source = next((e.source for e in card.evidence if e.field == "parameters"), "card")
+    source = "name" if card.source_of("parameters") == "name" else "card"  # never "text"/"yaml": see compare() below
     notes.append(f"no weights and no config.json: parameter count is the {source} claim, not a measurement")
     return Parameters(card.parameters, {}, card.active_parameters, None, 0, 0, source)
 
@@ -144,23 +163,19 @@ MODALITY_PREFIXES: dict[str, tuple[str, ...]] = {
 
 def _by_component(fetched: Fetched, total: int) -> dict[str, int]:
     """Split a multimodal count by part; counted per part with the same rules as the whole."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[TensorInfo]] = {}
     for t in (t for h in fetched.headers for t in h.tensors):
         part = next((k for k, prefixes in MODALITY_PREFIXES.items() if t.name.startswith(prefixes)), "language")
         groups.setdefault(part, []).append(t)
     if len(groups) < 2:
         return {}
-    from cardscan.parse.params import count_parameters
-
     split = {part: count_parameters(ts, fetched.config).total for part, ts in groups.items()}
     split["language"] = total - sum(v for k, v in split.items() if k != "language")
     return split
 
 
-def _config_parameters(facts, config: Mapping | None, notes: list[str]) -> Parameters:
+def _config_parameters(facts: ArchFacts, config: Mapping[str, Any] | None, notes: list[str]) -> Parameters:
     """No readable headers: exact from the meta device when torch + transformers are installed, else the formula."""
-    from cardscan.parse.meta_count import meta_parameter_count
-
     meta = meta_parameter_count(config) if config else None
     if meta is not None:
         # Checkpoints store DeepSeek's router bias as a tensor while transformers keeps it as a buffer.
@@ -170,25 +185,18 @@ def _config_parameters(facts, config: Mapping | None, notes: list[str]) -> Param
             f"meta device, transformers {meta.transformers_version})"
         )
         notes.extend(meta.notes)
+        bound = None
     else:
-        from cardscan.parse.config import estimate_params_from_config
-
-        total = estimate_params_from_config(facts)
-        notes.append(
-            "no readable weight headers: parameter count estimated from config.json (±1% for standard families)"
-        )
-    return Parameters(total, {}, _active_from_config(facts, total), None, 0, 0, "config")
-
-
-def _active_from_config(facts, total: int | None) -> int | None:
-    if not facts.num_experts or not facts.experts_per_token or total is None:
-        return None
-    expert = 3 * facts.hidden_size * facts.moe_intermediate_size
-    idle = facts.num_experts - facts.experts_per_token
-    return total - len(facts.moe_layers) * idle * expert
+        counted = count_from_config(config or {}, facts)
+        total, bound = counted.total, counted.expected_error
+        notes.append(f"no readable weight headers: parameter count from config.json, {counted.label}: {counted.note}")
+    if not total or total <= 0:
+        # A formula that finds none of the fields it reads gives 0: that is "unknown", never a count.
+        return Parameters(None, {}, None, None, 0, 0, "none")
+    return Parameters(total, {}, active_parameters(facts, total), None, 0, 0, "config", error_bound=bound)
 
 
-def _weights(fetched: Fetched, counts, parameters: Parameters) -> Weights:
+def _weights(fetched: Fetched, counts: ParameterCount | None, parameters: Parameters) -> Weights:
     chosen = fetched.selection.chosen
     sizes = {f.path: f.size for f in fetched.listing.files}
     files = tuple(
@@ -198,11 +206,20 @@ def _weights(fetched: Fetched, counts, parameters: Parameters) -> Weights:
     # pickles) the files' size is the best figure there is.
     stored = counts.stored_bytes - counts.non_parameter_bytes if counts else (chosen.bytes if chosen else None)
     bpw = round(stored * 8 / parameters.total, 3) if stored and parameters.total else None
-    alternatives = tuple(Alternative(s.name, s.format, len(s.files), s.bytes) for s in fetched.selection.alternatives)
-    return Weights(stored, bpw, chosen.format if chosen else None, files, alternatives)
+    alternatives = tuple(
+        Alternative(s.name, s.format, len(s.files), s.bytes, _gguf_label(s.name) if s.format == "gguf" else None)
+        for s in fetched.selection.alternatives
+    )
+    label = _gguf_label(files[0].path) if chosen and chosen.format == "gguf" and files else None
+    return Weights(stored, bpw, chosen.format if chosen else None, files, alternatives, label)
 
 
-def _model_facts(facts, config: Mapping | None) -> ModelFacts | None:
+def _gguf_label(path: str) -> str | None:
+    """The quant type a GGUF file or set name carries (Q4_K_M…), for comparing a repo's quants."""
+    return gguf_quant_label(path if path.endswith(".gguf") else path + ".gguf", None)
+
+
+def _model_facts(facts: ArchFacts | None, config: Mapping[str, Any] | None) -> ModelFacts | None:
     if facts is None:
         if not config:
             return None
@@ -223,22 +240,8 @@ def _model_facts(facts, config: Mapping | None) -> ModelFacts | None:
     )
 
 
-def _observed_dtypes(parameters: Parameters, config: Mapping | None) -> list[str]:
+def _observed_dtypes(parameters: Parameters, config: Mapping[str, Any] | None) -> list[str]:
     if parameters.by_dtype:
         return sorted(parameters.by_dtype, key=lambda k: -parameters.by_dtype[k])
     dtype = (config or {}).get("torch_dtype") or (config or {}).get("dtype")
     return [DTYPE_ALIASES[dtype]] if isinstance(dtype, str) and dtype in DTYPE_ALIASES else []
-
-
-# The four sizes users compare (NVIDIA's table): label → the precision whose bytes/param it uses.
-PRECISION_GROUPS = {"fp32": "fp32", "bf16/fp16": "bf16", "int8/fp8": "int8", "int4/fp4": "int4"}
-
-
-def _at_precisions(params: int | None, rule: str) -> dict[str, int]:
-    """Weights (`weights_at`) or the quick rule (`quick_rule_bytes`) at each precision group."""
-    if not params:
-        return {}
-    from cardscan.estimate import weights
-
-    fn = getattr(weights, rule)
-    return {label: fn(params, precision) for label, precision in PRECISION_GROUPS.items()}

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the stage modules own these types; a result only holds them
+    from cardscan.estimate.capacity import Capacity, FitRow
+    from cardscan.estimate.curves import MemoryCurves
+    from cardscan.estimate.engines import MemoryEstimate
+    from cardscan.estimate.fit import Fit
+    from cardscan.estimate.training import TrainingEstimate
+    from cardscan.parse.card import Agreement, CardInfo
+    from cardscan.parse.quant import QuantInfo
 
 
 @dataclass(frozen=True)
@@ -14,6 +23,8 @@ class Failure:
     """A stable `ErrorCode` value (`not_found`, `gated`, …); see README "Exit codes"."""
     message: str
     """What happened and what to do about it; never contains a token."""
+    detail: str | None = None
+    """Internal errors: the traceback, for a bug report (also printed to stderr with --debug); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,9 @@ class Parameters:
     """header | gguf | torch | config | card | name: where `total` comes from."""
     by_component: dict[str, int] = field(default_factory=dict)
     """Multimodal models: parameters of the language model, vision/audio towers and projector (empty otherwise)."""
+    error_bound: float | None = None
+    """Largest expected relative error of `total` (0.01 = ±1%) when it comes from a config formula not known to be
+    exact for the family; None when the count is exact."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,8 @@ class Alternative:
     """How many files it has."""
     bytes: int | None
     """Their total size."""
+    quant: str | None = None
+    """GGUF sets: the quant type their file name carries (Q4_K_M, Q8_0…); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,8 @@ class Weights:
     """The files read."""
     alternatives: tuple[Alternative, ...]
     """Other weight sets in the repo, not counted."""
+    quant: str | None = None
+    """GGUF: the chosen set's quant type from its file name (Q4_K_M…); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -202,19 +220,19 @@ class ScanResult:
     """Parameter counts."""
     weights: Weights | None = None
     """Stored weights."""
-    quantization: Any = None
-    """`QuantInfo` from the quantization parser, or None for unquantized weights."""
-    card: Any = None
-    """`CardInfo` from the card parser."""
-    agreement: tuple[Any, ...] = ()
+    quantization: QuantInfo | None = None
+    """How the weights are quantized, or None for unquantized weights."""
+    card: CardInfo | None = None
+    """What the model card and the repo name claim."""
+    agreement: tuple[Agreement, ...] = ()
     """`Agreement` rows: card/name claims vs what headers and config show."""
     precision_bytes: dict[str, int] = field(default_factory=dict)
     """Weights at each reporting precision (fp32, bf16/fp16, int8/fp8, int4/fp4)."""
     rule_of_thumb_bytes: dict[str, int] = field(default_factory=dict)
     """The quick rule params × bytes × 2 at each precision."""
-    memory: Any = None
-    """`MemoryEstimate` for the chosen engine, context and batch."""
-    fits: tuple[Any, ...] = ()
+    memory: MemoryEstimate | None = None
+    """Memory for the chosen engine, context and batch."""
+    fits: tuple[Fit, ...] = ()
     """`Fit` rows, one per catalogue GPU (or the chosen one)."""
     adapter: Adapter | None = None
     """PEFT adapter details when the repo is an adapter."""
@@ -224,12 +242,14 @@ class ScanResult:
     """The models of a pipeline repo (diffusers); `parameters` and `weights` are their sums."""
     variants: tuple[Variant, ...] = ()
     """Every quant of a multi-quant repo (GGUF), chosen one included; `--file` picks another."""
-    fit_matrix: tuple[Any, ...] = ()
-    """`FitRow`s: precision (bf16, fp8, int4) × common GPUs at the chosen context and batch."""
-    capacity: Any = None
+    fit_matrix: tuple[FitRow, ...] = ()
+    """Precision (bf16, fp8, int4) × common GPUs at the chosen context and batch."""
+    capacity: Capacity | None = None
     """Largest context / batch / cheapest precision for the chosen GPU."""
-    training: Any = None
-    """`TrainingEstimate` when a fine-tuning mode was asked for."""
+    training: TrainingEstimate | None = None
+    """Fine-tuning memory when a fine-tuning mode was asked for."""
+    curves: MemoryCurves | None = None
+    """Memory against context per precision, and each GPU's limits (the HTML charts read it)."""
     notes: tuple[str, ...] = ()
     """How figures were derived (chosen weight set, header-only files, assumptions)."""
     warnings: tuple[str, ...] = ()

@@ -1,90 +1,35 @@
-"""The public entry point: `scan("org/name")` → `ScanResult`. Wires sources → fetch → parse → estimate, and turns every
-failure into a result with a reason, so one bad repo never ends a batch."""
+"""The public entry point: `scan("org/name")` → `ScanResult`. Drives the one-way pipeline for each repo —
+source → select → fetch → parse (interpret) for the top level and each part → combine → estimate — and turns every
+failure into a result with a reason, so one bad repo never ends a batch. Rendering is the caller's (cli.py)."""
 
 from __future__ import annotations
 
-import os
-import re
+import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
-from pathlib import Path
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
+from typing import Any
 
+from cardscan import parts
+from cardscan.combine import combine, with_base
 from cardscan.errors import ErrorCode, ScanError
+from cardscan.estimate.stage import estimate
 from cardscan.fetch import Fetched, fetch
+from cardscan.interpret import Parsed, interpret
+from cardscan.options import ScanOptions
 from cardscan.result import Failure, IOReport, ScanResult
-from cardscan.select import select_weights
-from cardscan.sources.base import IOStats, Source
+from cardscan.select import Selection, select_weights
+from cardscan.sources.base import IOStats, Listing, Source
+from cardscan.sources.registry import SharedSession, open_source
+from cardscan.sources.sub import SubSource
+from cardscan.units import count
 
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
-_HUB_URL = re.compile(
-    r"^(?:https?://)?(?:huggingface\.co|hf\.co)/(?P<id>[^/?#]+(?:/[^/?#]+)?)(?:/(?:tree|blob)/(?P<rev>[^/?#]+))?"
-)
-_TRUE = {"1", "true", "yes", "on"}
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """What to scan and how to estimate; the CLI's options, one to one."""
-
-    revision: str = "main"
-    """Branch, tag, commit sha or `refs/pr/N`."""
-    token: str | None = None
-    """Hub token; None → HF_TOKEN or the saved token."""
-    endpoint: str | None = None
-    """Hub endpoint; None → HF_ENDPOINT or https://huggingface.co."""
-    offline: bool | None = None
-    """Resolve repo ids from the local HF cache only; None → HF_HUB_OFFLINE."""
-    file: str | None = None
-    """Force one weight file (or set) instead of the automatic choice."""
-    context: int | None = None
-    """Tokens per sequence for the KV cache; None → the model's maximum context."""
-    batch: int = 1
-    """Concurrent sequences."""
-    kv_dtype: str = "auto"
-    """KV cache element type (auto = the model's compute dtype)."""
-    engine: str = "generic"
-    """generic | vllm | llama.cpp | transformers."""
-    gpu: str | None = None
-    """A catalogue GPU name or a size (`24GB`) to check fit and capacity against."""
-    gpu_util: float = 0.9
-    """vLLM `gpu_memory_utilization`."""
-    tp: int = 1
-    """Tensor-parallel degree."""
-    gpu_layers: int | None = None
-    """llama.cpp `--n-gpu-layers` (None = all)."""
-    mode: str = "inference"
-    """inference | full | lora | qlora."""
-    lora_rank: int = 16
-    """LoRA rank for lora/qlora."""
-    optimizer: str = "adamw"
-    """Optimizer for fine-tuning modes."""
-    seq_len: int = 2048
-    """Training sequence length."""
-    gradient_checkpointing: bool = True
-    """Recompute activations in the backward pass (training modes)."""
-    lora_targets: tuple[str, ...] = ()
-    """Modules LoRA adapts (empty: the Llama-style attention + MLP projections)."""
-    flash_attention: bool = True
-    """Training activations with flash attention (no s² attention matrix)."""
-    zero_stage: int = 0
-    """DeepSpeed ZeRO stage (0–3) for training modes: optimizer, gradients, weights sharded over `num_gpus`."""
-    num_gpus: int = 1
-    """Data-parallel GPUs for ZeRO sharding."""
-    timeout: float = 10.0
-    """Seconds to wait for a Hub connection or a read before retrying."""
-    retries: int = 4
-    """Retries after a failed Hub request (429, 5xx, reset, timeout), with backoff honouring Retry-After."""
-
-    def is_offline(self) -> bool:
-        """--offline, else HF_HUB_OFFLINE."""
-        if self.offline is not None:
-            return self.offline
-        return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+log = logging.getLogger("cardscan")
 
 
-def scan(target: str, options: ScanOptions | None = None, *, session=None, depth: int = 0) -> ScanResult:
+def scan(target: str, options: ScanOptions | None = None, *, session: Any = None, depth: int = 0) -> ScanResult:
     """Scan one repo id, Hub URL, local folder or weight file. Never raises for a per-repo problem."""
     options = options or ScanOptions()
     started = time.perf_counter()
@@ -101,34 +46,103 @@ def scan(target: str, options: ScanOptions | None = None, *, session=None, depth
         result = ScanResult(
             target, repo_id, revision, commit, error=Failure(exc.code.value, _with_public(exc, listing))
         )
-    except Exception as exc:
-        result = ScanResult(
-            target, repo_id, revision, None, error=Failure(ErrorCode.INTERNAL.value, f"{type(exc).__name__}: {exc}")
-        )
+    except Exception as exc:  # a bug in cardscan: one failed result with its traceback, never a dead batch
+        log.debug("internal error scanning %s", target, exc_info=True)
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        failure = Failure(ErrorCode.INTERNAL.value, f"{type(exc).__name__}: {exc}", detail)
+        result = ScanResult(target, repo_id, revision, None, error=failure)
     io = IOReport(stats.requests, stats.bytes_read, stats.retries, round(time.perf_counter() - started, 4))
     return _with_io(result, io)
 
 
-def _scan_listing(source: Source, listing, target: str, options: ScanOptions, session, depth: int) -> ScanResult:
-    # Parsers, estimators and repo-kind handling load only when a scan runs (CLI start-up stays fast).
-    from cardscan import kinds
-    from cardscan.interpret import interpret
-
-    folders = kinds.pipeline_folders(source, listing) if not options.file else None
-    if folders:
-        return kinds.scan_pipeline(source, listing, folders, target, options)
-    fetched = fetch(source, listing, select_weights(listing, options.file))
-    result = kinds.add_sentence_modules(source, fetched, interpret(target, fetched, options), target, options)
-    adapter = kinds.adapter_of(fetched, result)
-    if adapter is None:
-        return result
-    result = replace(result, adapter=adapter)
-    if adapter.base_model and depth == 0:
+def _scan_listing(
+    source: Source, listing: Listing, target: str, options: ScanOptions, session: Any, depth: int
+) -> ScanResult:
+    """select → fetch → parse for the top level and each part the repo is made of, combine, then estimate once."""
+    fetched = _fetch_top(source, listing, options)
+    found = parts.detect(fetched)
+    top = interpret(target, fetched)
+    part_results = [(part, parsed) for part in found.parts if (parsed := _parse_part(source, part, target)) is not None]
+    combined = combine(top, found, part_results)
+    if found.adapter is not None and found.adapter.base_model and depth == 0:
         # The base is scanned like any repo (same options and connection pool); only one level deep.
-        base = scan(adapter.base_model, replace(options, revision="main", file=None), session=session, depth=1)
-        note = f"PEFT adapter on {adapter.base_model}: inference memory = base model + {adapter.bytes or 0:,} adapter bytes"
-        result = replace(result, base=base, notes=(*result.notes, note))
-    return result
+        base = scan(found.adapter.base_model, replace(options, revision="main", file=None), session=session, depth=1)
+        combined = with_base(combined, base)
+    return estimate(_measured(combined), options)
+
+
+def _measured(parsed: Parsed) -> Parsed:
+    """A repo where nothing could be counted is a `no_weights` failure (exit 8), not an ok result showing 0;
+    what was read (card, alternatives, notes) stays in the result."""
+    r = parsed.result
+    if r.parameters is not None and r.parameters.total:
+        return parsed
+    w = r.weights
+    found = ", ".join(f"{a.name} ({a.format})" for a in w.alternatives) if w else ""
+    if w is not None and w.format and w.bytes:  # read but not countable (a legacy pickle): say what it is
+        message = f"{w.bytes:,} bytes of {w.format} weights whose tensors cardscan cannot count"
+    else:
+        message = "no weights cardscan can read" + (f" (found only {found})" if found else "")
+    message += " and no parameter count from config.json or the model card"
+    return replace(parsed, result=replace(r, error=Failure(ErrorCode.NO_WEIGHTS.value, message)))
+
+
+def _fetch_top(source: Source, listing: Listing, options: ScanOptions) -> Fetched:
+    """A diffusers pipeline has no top-level weights: read its side files only (model_index.json names the parts);
+    if model_index.json turns out unreadable, the repo is read as an ordinary one."""
+    if not options.file and parts.is_pipeline(listing):
+        fetched = fetch(source, listing, Selection(None, (), "diffusers pipeline"))
+        if parts.detect(fetched).kind == "diffusers":
+            return fetched
+    return fetch(source, listing, select_weights(listing, options.file))
+
+
+def _parse_part(source: Source, part: parts.Part, target: str) -> Parsed | None:
+    """One part folder read like a repo of its own; None when it holds no weights (schedulers, pooling)."""
+    sub = SubSource(source, part.folder)
+    sub_listing = sub.listing()
+    selection = select_weights(sub_listing)
+    if selection.chosen is None:
+        return None
+    return interpret(f"{target}/{part.folder}", fetch(sub, sub_listing, selection))
+
+
+def iter_scan(
+    targets: Iterable[str],
+    options: ScanOptions | None = None,
+    *,
+    workers: int = 8,
+    session: Any = None,
+) -> Iterator[tuple[int, ScanResult]]:
+    """Scan inputs concurrently over one connection pool, yielding (input index, result) as each finishes.
+
+    At most `2 × workers` scans are in flight, so memory stays flat however long `targets` is (it may be a
+    generator). Stopping the iteration (or Ctrl-C) cancels what has not started.
+    """
+    options = options or ScanOptions()
+    if session is None and not options.is_offline():
+        session = SharedSession()
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan")
+    pending: dict[Future[ScanResult], int] = {}
+    try:
+        for i, target in enumerate(targets):
+            pending[pool.submit(scan, target, options, session=session)] = i
+            if len(pending) >= 2 * max(1, workers):
+                yield from _drain(pending, FIRST_COMPLETED)
+        yield from _drain(pending, ALL_COMPLETED)
+    finally:
+        # Queued scans are cancelled; running ones are abandoned (they end on their own, bounded by the timeout).
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _drain(pending: dict[Future[ScanResult], int], until: str) -> Iterator[tuple[int, ScanResult]]:
+    """Yield finished scans: the first batch that completes, or all of them."""
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield pending.pop(future), future.result()
+        if until == FIRST_COMPLETED:
+            return
 
 
 def scan_many(
@@ -136,31 +150,21 @@ def scan_many(
     options: ScanOptions | None = None,
     *,
     workers: int = 8,
-    session=None,
+    session: Any = None,
     on_result: Callable[[int, ScanResult], None] | None = None,
 ) -> list[ScanResult]:
-    """Scan many inputs concurrently over one connection pool; results come back in input order."""
-    options = options or ScanOptions()
-    # One connection pool for the whole batch, made only when some target is remote.
-    remote = any(not Path(t).expanduser().exists() for t in targets)
-    if session is None and remote and not options.is_offline():
-        from cardscan.sources.http import make_session
+    """Scan many inputs concurrently over one connection pool; results come back in input order.
 
-        session = make_session()
+    Ctrl-C raises `Interrupted`, which carries every finished result and an `interrupted` error for the rest."""
+    options = options or ScanOptions()
     results: list[ScanResult | None] = [None] * len(targets)
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan")
     try:
-        futures = {pool.submit(scan, t, options, session=session): i for i, t in enumerate(targets)}
-        for future in as_completed(futures):
-            i = futures[future]
-            results[i] = future.result()
+        for i, result in iter_scan(targets, options, workers=workers, session=session):
+            results[i] = result
             if on_result:
-                on_result(i, results[i])
+                on_result(i, result)
     except KeyboardInterrupt:
-        # Keep what is done: queued scans are cancelled, running ones are abandoned (they end on their own).
-        pool.shutdown(wait=False, cancel_futures=True)
         raise Interrupted(_fill_interrupted(targets, results, options)) from None
-    pool.shutdown()
     return [r for r in results if r is not None]
 
 
@@ -172,55 +176,21 @@ class Interrupted(Exception):
         self.results = results
 
 
-def _fill_interrupted(targets: Sequence[str], results: list, options: ScanOptions) -> list[ScanResult]:
+def _fill_interrupted(
+    targets: Sequence[str], results: list[ScanResult | None], options: ScanOptions
+) -> list[ScanResult]:
     failure = Failure(ErrorCode.INTERRUPTED.value, "the batch was interrupted before this scan finished")
     return [
-        r if r is not None else ScanResult(t, t, options.revision, None, error=failure)
+        r if r is not None else ScanResult(str(t), str(t), options.revision, None, error=failure)
         for t, r in zip(targets, results, strict=True)
     ]
 
 
-def open_source(target: str, options: ScanOptions, session=None) -> tuple[Source, str, str]:
-    """Pick the source for an input: a local path, the HF cache (offline) or the Hub."""
-    path = Path(target).expanduser()
-    if path.exists():
-        from cardscan.sources.local import LocalSource
-
-        return LocalSource(path), str(path), "local"
-    repo_id, revision = parse_target(target, options.revision)
-    if options.is_offline():
-        from cardscan.sources.cache import cache_source
-
-        return cache_source(repo_id, revision), repo_id, revision
-    from cardscan.sources.hub import HubConfig, HubSource
-
-    config = replace(
-        HubConfig.from_env(token=options.token, endpoint=options.endpoint),
-        timeout=options.timeout,
-        max_retries=options.retries,
-    )
-    return HubSource(repo_id, revision, session=session, config=config), repo_id, revision
-
-
-def parse_target(target: str, revision: str) -> tuple[str, str]:
-    """A repo id (`org/name`, `gpt2`) or a Hub URL → (repo id, revision); anything else is a bad input."""
-    m = _HUB_URL.match(target.strip())
-    if m:
-        return m.group("id"), m.group("rev") or revision
-    if target.startswith(("./", "../", "/", "~")) or target.endswith((".safetensors", ".gguf", ".bin")):
-        raise ScanError(ErrorCode.BAD_INPUT, f"no such file or folder: {target}")
-    if not _REPO_ID.match(target) or ".." in target:
-        raise ScanError(ErrorCode.BAD_INPUT, f"not a repo id, URL or existing path: {target!r}")
-    return target, revision
-
-
-def _with_public(exc: ScanError, listing) -> str:
+def _with_public(exc: ScanError, listing: Listing | None) -> str:
     """A gated repo still shows its public model info: say what the Hub itself counts while access is pending."""
     hub = listing.hub_parameters if listing is not None else None
     if exc.code not in (ErrorCode.GATED, ErrorCode.UNAUTHORIZED) or not hub:
         return exc.message
-    from cardscan.render.units import count
-
     total = sum(hub.values())
     by_dtype = ", ".join(f"{k} {count(v)}" for k, v in sorted(hub.items(), key=lambda kv: -kv[1]))
     return f"{exc.message}. Meanwhile the Hub's public metadata counts {count(total)} stored elements ({by_dtype})"
@@ -230,4 +200,4 @@ def _with_io(result: ScanResult, io: IOReport) -> ScanResult:
     return replace(result, io=io)
 
 
-__all__ = ["Fetched", "ScanOptions", "scan", "scan_many"]
+__all__ = ["Fetched", "Interrupted", "ScanOptions", "scan", "scan_many"]

@@ -101,7 +101,7 @@ def _forced(sets: list[WeightSet], listing: Listing, forced: str) -> WeightSet:
     return WeightSet(forced, fmt, (forced,), entry.size if entry else None)
 
 
-def _rank(s: WeightSet) -> tuple:
+def _rank(s: WeightSet) -> tuple[bool, int, int, bool, int, int, str]:
     in_copy_dir = s.files[0].startswith(_COPY_DIRS)
     depth = s.files[0].count("/")
     stem = s.name.rsplit("/", 1)[-1]
@@ -145,8 +145,8 @@ def _group(files: Iterable[RepoFile]) -> list[WeightSet]:
     sets = []
     for (stem, fmt), members in sorted(groups.items()):
         members.sort(key=lambda f: f.path)
-        sizes = [m.size for m in members]
-        total = None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[misc]
+        sizes = [m.size for m in members if m.size is not None]
+        total = sum(sizes) if len(sizes) == len(members) else None
         index = indexes.get(stem) if fmt == "safetensors" else None
         sets.append(WeightSet(stem, fmt, tuple(m.path for m in members), total, index))
     return sets

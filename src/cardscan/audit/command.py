@@ -103,7 +103,7 @@ def _audit(
     run, resumed = store.start_run(name, spec, _digest(args.policy))
     if resumed:
         sys.stderr.write(f"cardscan audit: resuming interrupted run {run.id} ({name})\n")
-    from cardscan.scanner import ScanOptions
+    from cardscan.options import ScanOptions
 
     options = ScanOptions(token=args.token, timeout=args.timeout, retries=args.retries)
     out, close = _open(args.output)
@@ -212,7 +212,7 @@ def _targets(args: AuditArgs, lists: list[Path], shard: tuple[int, int] | None, 
 
 def _listed(args: AuditArgs, session: Any) -> Iterator[Target]:
     from cardscan.audit.runner import hub_config
-    from cardscan.scanner import ScanOptions
+    from cardscan.options import ScanOptions
     from cardscan.sources.listing import ListingQuery, list_models
 
     config = hub_config(ScanOptions(token=args.token, timeout=args.timeout, retries=args.retries))

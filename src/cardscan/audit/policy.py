@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 SEVERITIES = ("error", "warning")
 ENGINES = ("generic", "vllm", "llama.cpp", "transformers")
@@ -537,7 +537,8 @@ def estimate_fit(result: Mapping[str, Any], config: Mapping[str, Any] | None, p:
     if not config or not params:
         return None
     from cardscan.estimate.engines import EstimateOptions, estimate_memory
-    from cardscan.estimate.gpus import engine_budget, fits, parse_gpu
+    from cardscan.estimate.fit import engine_budget, fits
+    from cardscan.estimate.gpus import parse_gpu
     from cardscan.estimate.weights import weights_at
     from cardscan.parse.config import arch_facts
 

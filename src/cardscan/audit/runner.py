@@ -17,7 +17,7 @@ from cardscan.audit.policy import Outcome, Policy, apply_ignores, judge, outcome
 from cardscan.audit.store import RunInfo, Store
 from cardscan.audit.targets import Target
 from cardscan.errors import ScanError
-from cardscan.scanner import ScanOptions
+from cardscan.options import ScanOptions
 
 CONFIG_LIMIT = 4 << 20
 HEAD_FACTOR = 4  # freshness checks in flight per scan worker  # config.json of the largest models is far below this
@@ -213,7 +213,7 @@ def _config_json(target: Target, commit: str | None, options: ScanOptions, sessi
     """config.json at the scanned commit, kept so a policy's GPU-fit rule can be re-estimated without a re-read."""
     import json
 
-    from cardscan.scanner import open_source
+    from cardscan.sources.registry import open_source
 
     pinned = replace(options, revision=commit or target.revision)
     try:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cardscan.estimate.engines import EstimateOptions, estimate_memory
-from cardscan.estimate.gpus import Fit, Gpu, fits, parse_gpu
+from cardscan.estimate.fit import Fit, fits
+from cardscan.estimate.gpus import Gpu, display_set
+from cardscan.estimate.search import largest
 from cardscan.estimate.weights import PRECISION_LADDER, weights_at
 from cardscan.parse.config import ArchFacts
 
 MAX_BATCH = 1 << 16  # upper bound of the batch search
 TP_DEGREES = (1, 2, 4, 8, 16)
-# Short list for the fit matrix: one card per common memory size (names from data/gpus.toml).
-COMMON_GPUS: tuple[str, ...] = ("RTX 3060 12GB", "RTX 4090 24GB", "RTX 5090 32GB", "L40S 48GB", "H100 SXM 80GB",
-                                "H200 141GB")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -29,29 +28,37 @@ class FitRow:
     """One Fit per GPU, in the matrix's GPU order."""
 
 
+@dataclass(frozen=True)
+class Capacity:
+    """What fits on the chosen GPU."""
+
+    gpu: str
+    """The GPU the answers are for."""
+    kv_tokens: int | None
+    """Tokens of KV cache that fit beside the weights (vLLM: its KV budget; others: what is left)."""
+    max_context: int | None
+    """The largest context (≤ the model's max) that fits at the chosen batch; None if nothing fits."""
+    max_batch: int | None
+    """The most sequences at the chosen context that fit."""
+    cheapest_precision: str | None
+    """The least lossy precision (bf16 → fp8 → int4) whose weights + KV fit; None if none does."""
+    min_tp: int | None
+    """The fewest GPUs of this type (tensor parallel) that hold the model."""
+
+
 def _fits(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> bool:
     return fits(estimate_memory(facts, weights, params, replace(opts, gpu=gpu)), gpu).fits
-
-
-def _largest(ok: Callable[[int], bool], lo: int, hi: int) -> int | None:
-    """Largest n in [lo, hi] with ok(n), for ok monotone (true then false); None if ok(lo) is false."""
-    if not ok(lo):
-        return None
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid - 1)
-    return lo
 
 
 def max_context(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
     """Largest context (≤ the model's max) that fits `gpu` at opts.batch; None if even 1 token does not."""
     limit = facts.max_context or opts.context or 1 << 20
-    return _largest(lambda s: _fits(facts, weights, params, replace(opts, context=s), gpu), 1, limit)
+    return largest(lambda s: _fits(facts, weights, params, replace(opts, context=s), gpu), 1, limit)
 
 
 def max_batch(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
     """Largest number of concurrent sequences at opts.context that fits `gpu`."""
-    return _largest(lambda b: _fits(facts, weights, params, replace(opts, batch=b), gpu), 1, MAX_BATCH)
+    return largest(lambda b: _fits(facts, weights, params, replace(opts, batch=b), gpu), 1, MAX_BATCH)
 
 
 def best_precision(facts: ArchFacts, params: int, opts: EstimateOptions, gpu: Gpu) -> str | None:
@@ -77,8 +84,8 @@ def fit_matrix(
     gpus: Sequence[Gpu] | None = None,
     precisions: Sequence[str] = PRECISION_LADDER,
 ) -> tuple[FitRow, ...]:
-    """Precision × GPU fit table at opts.context / opts.batch (default GPUs: COMMON_GPUS)."""
-    cards = tuple(gpus) if gpus is not None else tuple(parse_gpu(n) for n in COMMON_GPUS)
+    """Precision × GPU fit table at opts.context / opts.batch (default GPUs: the catalogue's "matrix" set)."""
+    cards = tuple(gpus) if gpus is not None else display_set("matrix")
     rows = []
     for precision in precisions:
         w = weights_at(params, precision)

@@ -1,4 +1,5 @@
-"""GPU catalogue (data/gpus.toml), parsing a user's GPU text, and whether an estimate fits."""
+"""GPU catalogue (data/gpus.toml) and parsing a user's GPU text. A GPU is a row of the TOML file; `register()` adds
+one at run time (tests, a team's private cards)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,16 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import Any
 
 from cardscan.errors import ErrorCode, ScanError
+from cardscan.units import GIB
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-if TYPE_CHECKING:
-    from cardscan.estimate.engines import MemoryEstimate
-
-GIB = 1 << 30
 # Words users add that don't identify the card.
 _NOISE = ("nvidia", "geforce", "amd", "radeon", "tesla", "apple")
 
@@ -42,6 +40,13 @@ class Gpu:
     """Other names accepted by parse_gpu."""
     usable_source: str = ""
     """Where usable_bytes comes from: vllm-log, driver, estimate, apple-fraction, user."""
+    show: tuple[str, ...] = ()
+    """Display sets the card belongs to (DISPLAY_SETS): matrix, summary."""
+
+
+# Display sets a catalogue row can be flagged with (`show = [...]` in gpus.toml).
+DISPLAY_SETS = ("matrix", "summary")
+_EXTRA: list[Gpu] = []
 
 
 def _norm(text: str) -> str:
@@ -51,7 +56,7 @@ def _norm(text: str) -> str:
     return text
 
 
-def _row_to_gpu(row: dict, apple_fraction: float, est_fraction: float) -> Gpu:
+def _row_to_gpu(row: dict[str, Any], apple_fraction: float, est_fraction: float) -> Gpu:
     sold = int(row["memory_gb"] * GIB)
     if row["kind"] == "apple":
         usable, source = int(sold * row.get("usable_fraction", apple_fraction)), "apple-fraction"
@@ -59,14 +64,37 @@ def _row_to_gpu(row: dict, apple_fraction: float, est_fraction: float) -> Gpu:
         usable, source = int(row["usable_gib"] * GIB), row.get("usable_source", "")
     else:
         usable, source = int(sold * est_fraction), "estimate"
-    return Gpu(row["name"], sold, usable, row["vendor"], row["kind"], tuple(row.get("aliases", ())), source)
+    aliases, show = tuple(row.get("aliases", ())), tuple(row.get("show", ()))
+    return Gpu(row["name"], sold, usable, row["vendor"], row["kind"], aliases, source, show)
 
 
 @cache
-def catalogue() -> tuple[Gpu, ...]:
-    """All accelerators of data/gpus.toml, in file order."""
-    data = tomllib.loads(resources.files("cardscan.data").joinpath("gpus.toml").read_text(encoding="utf-8"))
+def _data() -> dict[str, Any]:
+    text = resources.files("cardscan.data").joinpath("gpus.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@cache
+def _builtin() -> tuple[Gpu, ...]:
+    data = _data()
     return tuple(_row_to_gpu(r, data["apple_usable_fraction"], data["estimate_fraction"]) for r in data["gpu"])
+
+
+def catalogue() -> tuple[Gpu, ...]:
+    """All accelerators: data/gpus.toml in file order, then any registered at run time."""
+    return (*_builtin(), *_EXTRA)
+
+
+def register(gpu: Gpu) -> Gpu:
+    """Add a GPU to the catalogue (its name and aliases become `--gpu` values)."""
+    _EXTRA.append(gpu)
+    _index.cache_clear()
+    return gpu
+
+
+def display_set(name: str) -> tuple[Gpu, ...]:
+    """The catalogue cards flagged with `show = [name]`, smallest memory first."""
+    return tuple(sorted((g for g in catalogue() if name in g.show), key=lambda g: g.memory_bytes))
 
 
 @cache
@@ -79,7 +107,10 @@ def _index() -> dict[str, Gpu]:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(gib|gb|g)\s*$", re.IGNORECASE)
-ESTIMATE_FRACTION = 0.985  # usable/sold ratio of the vLLM-log rows of gpus.toml
+MIN_GPU_GIB, MAX_GPU_GIB = (
+    0.5,
+    16384,
+)  # a bare size outside this is a typo, not a device  # usable/sold ratio of the vLLM-log rows of gpus.toml
 
 
 def _from_size(text: str) -> Gpu | None:
@@ -88,8 +119,10 @@ def _from_size(text: str) -> Gpu | None:
     if not match:
         return None
     amount, unit = float(match[1]), match[2].lower()
+    if not MIN_GPU_GIB <= amount <= MAX_GPU_GIB:
+        raise ScanError(ErrorCode.BAD_INPUT, f"GPU size {text!r} is out of range ({MIN_GPU_GIB}–{MAX_GPU_GIB} GB)")
     sold = int(amount * GIB)
-    usable = sold if unit == "gib" else int(sold * ESTIMATE_FRACTION)
+    usable = sold if unit == "gib" else int(sold * _data()["estimate_fraction"])
     return Gpu(f"{amount:g} {'GiB' if unit == 'gib' else 'GB'}", sold, usable, usable_source="user")
 
 
@@ -107,35 +140,3 @@ def parse_gpu(text: str) -> Gpu:
     raise ScanError(
         ErrorCode.BAD_INPUT, f"unknown GPU {text!r}; close names: {', '.join(names)} (or give a size like 24GB)"
     )
-
-
-@dataclass(frozen=True)
-class Fit:
-    """Whether an estimate fits one GPU, and by how much."""
-
-    gpu: Gpu
-    """The GPU checked."""
-    fits: bool
-    """True when the estimate is within the engine's budget on this GPU."""
-    free_bytes: int
-    """Budget minus the estimate (negative: missing bytes)."""
-    utilization: float
-    """Estimate / usable memory."""
-
-
-def engine_budget(gpu: Gpu, engine: str, gpu_util: float = 0.9) -> int:
-    """Bytes an engine lets itself use on `gpu`: vLLM util·total, llama.cpp total − fit margin, others total."""
-    from cardscan.estimate.weights import overhead
-
-    if engine == "vllm":
-        return int(gpu.usable_bytes * gpu_util)
-    if engine == "llama.cpp":
-        return gpu.usable_bytes - overhead("llamacpp_fit_margin")
-    return gpu.usable_bytes
-
-
-def fits(estimate: MemoryEstimate, gpu: Gpu) -> Fit:
-    """Does `estimate` (per GPU) fit `gpu` under its engine's budget?"""
-    budget = engine_budget(gpu, estimate.engine, estimate.gpu_util)
-    free = budget - estimate.total_bytes
-    return Fit(gpu, free >= 0, free, estimate.total_bytes / gpu.usable_bytes)

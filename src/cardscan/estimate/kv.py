@@ -1,16 +1,20 @@
 """KV cache and recurrent state: bytes per token per layer kind, tokens each engine holds, totals per GPU rank.
 
-Formulas and engine policies: docs/memory-model.md §KV (from /work/shared/spec/memory-model.md §4).
+Formulas and engine policies: docs/memory-model.md ("KV cache").
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cardscan.errors import ErrorCode, ScanError
-from cardscan.parse.config import ArchFacts, LayerSpec
 from cardscan.tensors import DTYPE_ALIASES
+
+if TYPE_CHECKING:  # annotations only: the engine registry and renderer table are read at CLI start-up
+    from cardscan.parse.config import ArchFacts, LayerSpec
+
 
 # Bytes per cached element. vLLM `--kv-cache-dtype` values; llama.cpp `-ctk/-ctv` block types are
 # (block bytes)/(block elements) from ggml-common.h: q8_0 34/32, q5_1 24/32, q5_0 22/32, q4_1 20/32, q4_0 18/32.
@@ -41,14 +45,19 @@ SSM_STATE_BYTES = 4  # Mamba/GDN SSM state kept in fp32 by default (vLLM mamba_u
 VLLM_BLOCK = 16  # vLLM default KV block (tokens)
 LLAMACPP_PAD = 256  # llama.cpp pads n_ctx and the SWA cell count to 256 (llama-kv-cache.cpp get_padding)
 ATTENTION_KINDS = ("full", "sliding", "chunked", "mla")
+# KV layouts an engine can declare (Engine.layout): one buffer per sequence (HF, generic), vLLM's paged blocks
+# (vllm/v1/core/kv_cache_utils.py), llama.cpp's cells shared by all slots (src/llama-kv-cache.cpp).
+LAYOUTS = ("contiguous", "paged", "cells")
 
 
 @dataclass(frozen=True)
 class KVPolicy:
     """How an engine lays out the cache: which engine, how many tokens and sequences, parallelism."""
 
-    engine: str = "generic"
-    """generic, vllm, llama.cpp or transformers."""
+    layout: str = "contiguous"
+    """How tokens are held (LAYOUTS): contiguous per sequence, paged in blocks (vLLM), or shared cells (llama.cpp)."""
+    mla_eager: bool = False
+    """MLA cached decompressed, per-head K and V (HF transformers), instead of the latent."""
     context: int = 4096
     """Tokens per sequence (S)."""
     batch: int = 1
@@ -93,6 +102,12 @@ class KVResult:
     """Resolved KV dtype."""
     by_kind: tuple[KindKV, ...]
     """Breakdown per layer kind."""
+
+
+def known_kv_dtype(kv_dtype: str) -> bool:
+    """True for `auto` and every name `--kv-dtype` accepts."""
+    name = kv_dtype.lower() if isinstance(kv_dtype, str) else ""
+    return name == "auto" or KV_DTYPE_ALIASES.get(name, name) in KV_DTYPES
 
 
 def resolve_kv_dtype(kv_dtype: str, facts: ArchFacts) -> str:
@@ -141,12 +156,12 @@ def _pad(n: int, multiple: int) -> int:
 def tokens_held(layer: LayerSpec, policy: KVPolicy) -> int:
     """Tokens one attention layer keeps per sequence (llama.cpp: cells shared by the batch)."""
     s, w = policy.context, layer.window
-    if policy.engine == "llama.cpp":
+    if policy.layout == "cells":
         n_ctx = _pad(s * policy.batch, LLAMACPP_PAD)  # -np slots share n_ctx: ask for context·batch
         if layer.kind in ("sliding", "chunked") and w:
             return min(n_ctx, _pad(w * policy.batch + policy.n_ubatch, LLAMACPP_PAD))
         return n_ctx
-    if policy.engine == "vllm":
+    if policy.layout == "paged":
         if layer.kind == "sliding" and w:
             reach = min(w - 1 + policy.max_num_batched_tokens, s)
             return (math.ceil(reach / policy.block) + 1) * policy.block
@@ -160,11 +175,11 @@ def tokens_held(layer: LayerSpec, policy: KVPolicy) -> int:
 
 def _sequences(policy: KVPolicy) -> int:
     """Multiplier from per-sequence to whole-batch cache (llama.cpp cells are already shared)."""
-    return 1 if policy.engine == "llama.cpp" else policy.batch
+    return 1 if policy.layout == "cells" else policy.batch
 
 
 def _attention_kind(facts: ArchFacts, kind: str, layers: list[LayerSpec], bpe: float, policy: KVPolicy) -> KindKV:
-    if kind == "mla" and policy.engine == "transformers":
+    if kind == "mla" and policy.mla_eager:
         total = mla_eager_bytes_per_token(facts, bpe, policy.tp) * len(layers)
     else:
         total = sum(layer_bytes_per_token(x, bpe, policy.tp) for x in layers)

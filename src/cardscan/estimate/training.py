@@ -1,6 +1,6 @@
 """Fine-tuning memory per GPU: model states by regime (full, LoRA, QLoRA), optimizer, ZeRO, activations, logits.
 
-Every formula and byte count here is in docs/training.md and /work/shared/spec/memory-model.md §9.
+Every formula and byte count here is in docs/training.md, with its public source.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ QLORA_KEPT_BYTES_PER_PARAM = 2.0
 KORTHIKANTI_PER_SBH = 34
 KORTHIKANTI_PER_AS2B = 5
 
-# Modern block (RMSNorm, SwiGLU, GQA, FlashAttention, no dropout, bf16) [memory-model.md §9, prop]: bytes kept for
+# Modern block (RMSNorm, SwiGLU, GQA, FlashAttention, no dropout, bf16) [docs/training.md §4; Korthikanti et al. 2022, arXiv 2205.05198, Table 2]: bytes kept for
 # backward per token, per unit of the dimension named by the key.
 MODERN_BLOCK_BYTES: dict[str, int] = {
     "hidden": 10,  # 5 h-sized bf16 tensors: attn-norm in/out, q, attention out, MLP-norm in
@@ -275,7 +275,7 @@ def _mlp_token_bytes(dims: ModelDims, moe: bool) -> int:
 def layer_activation_bytes(
     dims: ModelDims, seq_len: int, micro_batch: int, flash_attention: bool, moe: bool | None = None
 ) -> int:
-    """Activations one layer keeps for backward without recompute (spec §9).
+    """Activations one layer keeps for backward without recompute (docs/training.md §4).
 
     No flash attention: Korthikanti `s·b·h·(34 + 5·a·s/h)`. Flash attention: modern block
     `2sb(5h + 2·kv·d) + 6·s·b·i + 4·s·b·a`, MoE replacing `6sbi` with k experts + router + dispatch.

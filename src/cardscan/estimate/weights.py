@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cardscan.errors import ErrorCode, ScanError
-
-GIB = 1 << 30
-MIB = 1 << 20
+from cardscan.units import GIB, MIB
 
 # Bytes per parameter at each precision (NVIDIA "GPU memory essentials for AI performance": FP32 4, FP16/BF16 2,
 # INT8/FP8 1, INT4/FP4 0.5). Block scales of real formats are extra; exact bytes come from weight headers.
@@ -22,6 +20,9 @@ PRECISIONS: dict[str, float] = {
 }
 # Cheapest-first order used when looking for the precision that fits (one name per size).
 PRECISION_LADDER: tuple[str, ...] = ("bf16", "fp8", "int4")
+
+# The four sizes users compare (NVIDIA's table): label → the precision whose bytes/param it uses.
+PRECISION_GROUPS: dict[str, str] = {"fp32": "fp32", "bf16/fp16": "bf16", "int8/fp8": "int8", "int4/fp4": "int4"}
 
 QUICK_RULE_LABEL = "params × bytes/param × 2 (NVIDIA)"
 QUICK_RULE_FACTOR = 2  # NVIDIA "GPU memory essentials for AI performance": ×2 "for optimizer states and other overhead"
@@ -46,7 +47,6 @@ OVERHEADS: dict[str, Constant] = {
     "vllm_cuda_graphs": Constant(
         int(0.55 * GIB), "vLLM CUDA graphs: 0.52 GiB (lmcache#3430, 24 GB card) and 0.65 GiB (vLLM PR #21489) logged"
     ),
-    "vllm_activation_dense": Constant(2 * GIB, "vLLM profile peak, dense: llm-d planner (vLLM 0.19, H100)"),
     "vllm_activation_moe": Constant(int(2.5 * GIB), "vLLM profile-run peak, MoE: llm-d planner calibration"),
     "vllm_activation_multimodal": Constant(2 * GIB, "vLLM profile-run peak, multimodal: llm-d planner calibration"),
     "llamacpp_fit_margin": Constant(1024 * MIB, "llama.cpp `-fit` margin per device (ggml-org/llama.cpp#16653)"),

@@ -1,4 +1,9 @@
-"""config.json → architecture facts: sizes, MoE shape, and one LayerSpec per decoder layer for the KV model."""
+"""config.json → architecture facts (sizes, MoE shape, one LayerSpec per decoder layer for the KV model), and the
+config-only parameter count with how far it can be trusted.
+
+Keys are read the way transformers reads them (each config class's `attribute_map`); every per-family fact (key
+aliases, tying, biases, gated MLP, exactness) comes from parse/families.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-LAYER_KINDS = ("full", "sliding", "chunked", "mla", "linear", "mamba", "none")
+from cardscan.parse.families import (
+    BIAS_KEYS,
+    MTP_KEYS,
+    Block,
+    Family,
+    expert_size,
+    family,
+    lookup,
+    tied_default,
+)
 
 
 @dataclass(frozen=True)
@@ -14,7 +28,7 @@ class LayerSpec:
     """What one decoder layer keeps per token (attention) or per sequence (recurrent state)."""
 
     kind: str
-    """One of LAYER_KINDS: full, sliding, chunked (local chunks), mla (latent), linear (GDN), mamba, none."""
+    """full, sliding, chunked (local chunks), mla (latent), linear (GDN), mamba, or none (no per-token state)."""
     kv_heads: int = 0
     """KV heads of an attention layer (before tensor parallelism)."""
     head_dim_k: int = 0
@@ -65,8 +79,6 @@ class ArchFacts:
     """Encoder output length cross-attention holds (Whisper 1500); None → the context."""
     is_encoder_only: bool = False
     """BERT-like encoder: no KV cache at inference."""
-    is_encoder_decoder: bool = False
-    """T5 / BART / Whisper style model."""
     has_vision: bool = False
     """A `vision_config` is present (multimodal)."""
     num_experts: int = 0
@@ -83,12 +95,8 @@ class ArchFacts:
     """Multi-token-prediction (MTP) layers, loaded only for speculative decoding."""
     tie_word_embeddings: bool = False
     """lm_head shares the token embedding matrix."""
-    rope_scaling: Mapping[str, Any] | None = None
-    """`rope_scaling` block as given."""
     dtype: str | None = None
     """`torch_dtype` / `dtype` as given (e.g. `bfloat16`)."""
-    quantization_config: Mapping[str, Any] | None = None
-    """`quantization_config` as given."""
     kv_cache_dtype: str | None = None
     """KV dtype the checkpoint asks for (`kv_cache_scheme` / `kv_cache_quant_algo`); None → compute dtype."""
     q_lora_rank: int = 0
@@ -97,12 +105,10 @@ class ArchFacts:
     """MLA non-RoPE query/key head dimension."""
     v_head_dim: int = 0
     """MLA value head dimension."""
-    attention_bias: bool | None = None
-    """`attention_bias` when the config says; None → family default."""
-    mlp_bias: bool | None = None
-    """`mlp_bias` when the config says; None → family default."""
-    max_source_positions: int | None = None
-    """Encoder positions of enc-dec speech models (Whisper)."""
+    bias_switches: tuple[tuple[str, bool], ...] = ()
+    """Block bias fields the config sets explicitly (`attention_bias`, `mlp_bias`, falcon `bias`…), in order."""
+    norms_per_layer: int | None = None
+    """Norm vectors per layer when the config decides it (Falcon's parallel_attn / new_decoder_architecture)."""
     assumed: tuple[str, ...] = field(default=())
     """Keys missing from the config for which a default was used."""
 
@@ -132,29 +138,6 @@ ENCODER_DECODER_TYPES = frozenset(
 # Architecture suffixes that mean "encoder" when the model type is not a decoder (HF naming convention).
 ENCODER_ARCH_SUFFIXES = ("ForMaskedLM", "ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering")
 
-# `tie_word_embeddings` when the config omits it: transformers PretrainedConfig default is True; these
-# families override it to False in their config classes (transformers configuration_*.py).
-UNTIED_BY_DEFAULT = frozenset(
-    {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "deepseek_v2", "deepseek_v3",
-     "gpt_oss", "phi", "phi3", "phi-msft", "falcon", "olmo", "olmo2", "cohere", "starcoder2", "gpt_neox"}
-)  # fmt: skip
-
-# Alternative key names, first present wins (transformers `attribute_map`s: gpt2, falcon, phi-msft, chatglm…).
-KEY_ALIASES: dict[str, tuple[str, ...]] = {
-    "num_hidden_layers": ("num_hidden_layers", "n_layer", "num_layers", "n_layers"),
-    "hidden_size": ("hidden_size", "n_embd", "d_model", "dim"),
-    "num_attention_heads": ("num_attention_heads", "n_head", "num_heads", "n_heads", "encoder_attention_heads"),
-    "num_key_value_heads": ("num_key_value_heads", "n_head_kv", "num_kv_heads", "multi_query_group_num"),
-    "intermediate_size": ("intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size", "encoder_ffn_dim"),
-    "max_position_embeddings": (
-        "max_position_embeddings", "n_positions", "seq_length", "max_seq_len", "max_sequence_length", "n_ctx",
-        "max_target_positions",
-    ),
-    "num_experts": ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"),
-    "experts_per_token": ("num_experts_per_tok", "experts_per_token", "moe_topk", "top_k"),
-    "dtype": ("torch_dtype", "dtype"),
-}  # fmt: skip
-
 # layer_types / layers_block_type values → our layer kind (transformers configs: gemma2/3, gpt_oss, qwen3_next,
 # jamba, nemotron_h, granitemoehybrid, falcon_h1, llama4).
 LAYER_TYPE_KINDS: dict[str, str] = {
@@ -179,11 +162,9 @@ LAYER_TYPE_KINDS: dict[str, str] = {
 
 
 def _get(cfg: Mapping, name: str, default: Any = None) -> Any:
-    """First non-None value among a key's aliases."""
-    for key in KEY_ALIASES.get(name, (name,)):
-        if cfg.get(key) is not None:
-            return cfg[key]
-    return default
+    """First non-None value among a key's aliases (parse/families.py ALIASES)."""
+    value = lookup(cfg, name)
+    return default if value is None else value
 
 
 def text_config(config: Mapping) -> Mapping:
@@ -215,11 +196,11 @@ def _is_encoder_only(cfg: Mapping, model_type: str, archs: Sequence[str]) -> boo
         return False
     if model_type in ENCODER_ONLY_TYPES:
         return True
+    row = family(model_type)
     return (
         bool(archs)
         and all(a.endswith(ENCODER_ARCH_SUFFIXES) and "CausalLM" not in a for a in archs)
-        and model_type not in UNTIED_BY_DEFAULT
-        and model_type not in FAMILIES  # known decoder families with a classification head
+        and not (row and row.formula == "decoder")  # known decoder families with a classification head
     )
 
 
@@ -228,10 +209,13 @@ def _kv_heads_per_layer(r: _Reader, n_layers: int, n_heads: int, model_type: str
     if isinstance(raw, Sequence) and not isinstance(raw, str):
         return [int(x) for x in raw]
     if r.cfg.get("multi_query") and not r.cfg.get("new_decoder_architecture"):
-        return [1] * n_layers  # falcon multi_query: one KV head (transformers fills 71 = a class default)
+        return [1] * n_layers  # falcon / gpt_bigcode multi_query: one KV head (modeling_falcon.py, _gpt_bigcode.py)
+    if model_type == "falcon" and not r.cfg.get("new_decoder_architecture"):
+        return [n_heads] * n_layers  # FalconConfig: num_kv_heads only counts with new_decoder_architecture
     kv = _get(r.cfg, "num_key_value_heads")
     if kv is None:
-        if model_type not in ("gpt2", "phi-msft", "gpt_neox", "gptj"):
+        row = family(model_type)
+        if not (row and not row.gated_mlp):  # GPT-2 lineage: no GQA, full heads is not an assumption
             r.assumed.append("num_key_value_heads")
         kv = n_heads
     return [int(kv)] * n_layers
@@ -341,24 +325,53 @@ def _tied(cfg: Mapping, top: Mapping, model_type: str) -> bool:
     for source in (cfg, top):
         if source.get("tie_word_embeddings") is not None:
             return bool(source["tie_word_embeddings"])
-    return model_type not in UNTIED_BY_DEFAULT
+    # PretrainedConfig defaults to True; families not in the table keep it (transformers configuration_utils.py).
+    return tied_default(model_type) is not False
+
+
+def _bias_switches(cfg: Mapping, row: Family | None) -> tuple[tuple[str, bool], ...]:
+    """Block bias fields set by config keys, generic ones first so a family's own key wins."""
+    keys = {**BIAS_KEYS, **(row.bias_keys if row else {})}
+    return tuple((f, bool(cfg[k])) for k, fields in keys.items() if isinstance(cfg.get(k), bool) for f in fields)
+
+
+def _norms_per_layer(cfg: Mapping, model_type: str) -> int | None:
+    """Falcon decides its LayerNorms from flags (modeling_falcon.py FalconDecoderLayer)."""
+    if model_type != "falcon":
+        return None
+    if cfg.get("new_decoder_architecture"):
+        return 1 if cfg.get("num_ln_in_parallel_attn") == 1 else 2  # ln_attn + ln_mlp unless told to share one
+    return 1 if cfg.get("parallel_attn") else 2  # parallel block: input_layernorm only
+
+
+def _shared_experts(cfg: Mapping, moe_width: int) -> int:
+    """Shared experts; qwen2_moe gives one fused shared expert by width (shared_expert_intermediate_size)."""
+    n = int(cfg.get("n_shared_experts") or cfg.get("num_shared_experts") or 0)
+    width = int(cfg.get("shared_expert_intermediate_size") or 0)
+    if not n and width and moe_width and width % moe_width == 0:
+        return width // moe_width  # Qwen1.5-MoE: 5632 = 4 × 1408, counted as 4 always-on experts
+    return n
 
 
 def arch_facts(config: Mapping) -> ArchFacts:
     """Architecture facts of a config.json dict (multimodal: its text part)."""
     cfg = text_config(config)
-    r = _Reader(cfg)
     model_type = str(cfg.get("model_type") or config.get("model_type") or "")
+    row = family(model_type)
+    if row and row.config_defaults:  # what the family's config class fills in for omitted keys
+        cfg = {**row.config_defaults, **cfg}  # an explicit null stays null, as in the config class
+    r = _Reader(cfg)
     archs = tuple(config.get("architectures") or cfg.get("architectures") or ())
     n_layers = int(r.get("num_hidden_layers", 0))
     h = int(r.get("hidden_size", 0))
     n_heads = int(r.get("num_attention_heads", 1))
-    d = int(cfg.get("head_dim") or (h // n_heads if n_heads else 0))  # never h/a when head_dim is given
+    d = int(_get(cfg, "head_dim") or (h // n_heads if n_heads else 0))  # never h/a when head_dim is given
     kv_list = _kv_heads_per_layer(r, n_layers, n_heads, model_type)
     encoder_only = _is_encoder_only(cfg, model_type, archs)
     enc_dec = bool(cfg.get("is_encoder_decoder")) or model_type in ENCODER_DECODER_TYPES
     n_experts = int(_get(cfg, "num_experts", 0) or 0)
-    inter = int(r.get("intermediate_size", 4 * h))
+    inter = int(r.get("intermediate_size", (row.ffn_default_multiple if row else 4) * h))
+    moe_width = int(cfg.get("moe_intermediate_size") or inter) if n_experts else 0
     layers = _build_layers(cfg, n_layers, kv_list, d, encoder_only)
     cross = tuple(_attention_layer("full", kv_list[0], d, None) for _ in range(n_layers)) if enc_dec else ()
     max_ctx = _get(cfg, "max_position_embeddings") or _get(config, "max_position_embeddings")
@@ -379,104 +392,76 @@ def arch_facts(config: Mapping) -> ArchFacts:
         cross_layers=cross,
         encoder_tokens=cfg.get("max_source_positions"),
         is_encoder_only=encoder_only,
-        is_encoder_decoder=enc_dec,
         has_vision=isinstance(config.get("vision_config"), Mapping),
         num_experts=n_experts,
         experts_per_token=int(_get(cfg, "experts_per_token", 0) or 0),
-        num_shared_experts=int(cfg.get("n_shared_experts") or cfg.get("num_shared_experts") or 0),
-        moe_intermediate_size=int(cfg.get("moe_intermediate_size") or inter) if n_experts else 0,
+        num_shared_experts=_shared_experts(cfg, moe_width),
+        moe_intermediate_size=moe_width,
         moe_layers=_moe_layers(cfg, n_layers, n_experts),
-        num_nextn_predict_layers=int(cfg.get("num_nextn_predict_layers") or 0),
+        num_nextn_predict_layers=max(int(cfg.get(k) or 0) for k in MTP_KEYS),
         tie_word_embeddings=_tied(cfg, config, model_type),
-        rope_scaling=cfg.get("rope_scaling"),
         dtype=_get(cfg, "dtype") or _get(config, "dtype"),
-        quantization_config=config.get("quantization_config") or cfg.get("quantization_config"),
         kv_cache_dtype=_kv_cache_dtype(config),
         q_lora_rank=int(cfg.get("q_lora_rank") or 0),
         qk_nope_head_dim=int(cfg.get("qk_nope_head_dim") or 0),
         v_head_dim=int(cfg.get("v_head_dim") or 0),
-        attention_bias=cfg.get("attention_bias"),
-        mlp_bias=cfg.get("mlp_bias"),
-        max_source_positions=cfg.get("max_source_positions"),
+        bias_switches=_bias_switches(cfg, row),
+        norms_per_layer=_norms_per_layer(cfg, model_type),
         assumed=tuple(dict.fromkeys(r.assumed)),
     )
 
 
+# ── Config-only parameter count ──────────────────────────────────────────────────────────────────────────────────
+
+META_HINT = "`pip install cardscan[meta]` counts it exactly from config.json"
+
+
 @dataclass(frozen=True)
-class Family:
-    """Which parameters a decoder family has beyond the Llama block (transformers modeling_*.py)."""
+class ConfigCount:
+    """Parameters counted from config.json alone, and how far the figure can be trusted."""
 
-    qkv_bias: bool = False
-    """q, k, v projections have biases."""
-    o_bias: bool = False
-    """Output projection has a bias."""
-    mlp_bias: bool = False
-    """MLP projections have biases."""
-    gated_mlp: bool = True
-    """SwiGLU/GeGLU (3 matrices) rather than fc1/fc2 (2)."""
-    norms_per_layer: int = 2
-    """Norm vectors per layer (Gemma 2/3: 4)."""
-    norm_bias: bool = False
-    """LayerNorm with bias (2 vectors per norm)."""
-    qk_norm: bool = False
-    """Per-head q/k RMSNorm (Qwen3, Gemma 3)."""
-    learned_positions: bool = False
-    """Absolute position embedding table (GPT-2)."""
-    lm_head_bias: bool = False
-    """lm_head has a bias (phi)."""
-    attn_sinks: bool = False
-    """One learned sink logit per head (gpt-oss)."""
-    expert_bias: bool = False
-    """Expert projections have biases (gpt-oss)."""
-    router_bias: bool = False
-    """Router has a bias (gpt-oss) or a score-correction bias (DeepSeek-V3)."""
+    total: int | None
+    """Parameters (MTP layers excluded); None when no formula is trustworthy for this config."""
+    exact: bool
+    """The family's formula matched transformers exactly on every real config checked (docs/accuracy.md)."""
+    expected_error: float | None
+    """Largest relative error measured for this family when not exact (0.01 = 1%); None if exact or no number."""
+    note: str
+    """One line for the user: why approximate or why no number, and what would make it exact."""
+
+    @property
+    def label(self) -> str:
+        """How to show the figure: "exact", "approximate (±N%)" or "unknown"."""
+        if self.total is None:
+            return "unknown"
+        return "exact" if self.exact else f"approximate (±{100 * (self.expected_error or 0):.2g}%)"
 
 
-# Family facts from transformers modeling files (the parameter list of each block).
-FAMILIES: dict[str, Family] = {
-    "llama": Family(),
-    "mistral": Family(),
-    "mixtral": Family(),
-    "qwen2": Family(qkv_bias=True),
-    "qwen2_moe": Family(qkv_bias=True),
-    "qwen3": Family(qk_norm=True),
-    "qwen3_moe": Family(qk_norm=True),
-    "gemma": Family(),
-    "gemma2": Family(norms_per_layer=4),
-    "gemma3": Family(norms_per_layer=4, qk_norm=True),
-    "gemma3_text": Family(norms_per_layer=4, qk_norm=True),
-    "gpt2": Family(qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False, norm_bias=True, learned_positions=True),
-    "phi": Family(qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False, norms_per_layer=1, norm_bias=True,
-                  lm_head_bias=True),
-    "phi-msft": Family(qkv_bias=True, o_bias=True, mlp_bias=True, gated_mlp=False, norms_per_layer=1, norm_bias=True,
-                       lm_head_bias=True),
-    "phi3": Family(),
-    "deepseek_v3": Family(router_bias=True),
-    "deepseek_v2": Family(),
-    "gpt_oss": Family(qkv_bias=True, o_bias=True, attn_sinks=True, expert_bias=True, router_bias=True),
-}  # fmt: skip
-
-
-def _family(facts: ArchFacts) -> Family:
-    fam = FAMILIES.get(facts.model_type, Family())
-    if facts.attention_bias is not None:  # transformers applies `attention_bias` to q, k, v and o alike
-        fam = replace(fam, qkv_bias=facts.attention_bias, o_bias=facts.attention_bias)
-    if facts.mlp_bias is not None:
-        fam = replace(fam, mlp_bias=facts.mlp_bias)
-    return fam
+def _block(facts: ArchFacts, row: Family | None) -> Block:
+    block = row.block if row else Block()
+    switches: dict[str, Any] = dict(facts.bias_switches)
+    if switches:
+        block = replace(block, **switches)
+    if facts.norms_per_layer is not None:
+        block = replace(block, norms_per_layer=facts.norms_per_layer)
+    return block
 
 
 def _linear(d_in: int, d_out: int, bias: bool) -> int:
     return d_in * d_out + (d_out if bias else 0)
 
 
-def _attention_params(f: ArchFacts, fam: Family, kv: int) -> int:
+def _norm(width: int, block: Block) -> int:
+    return width * (2 if block.norm_bias else 1)
+
+
+def _attention_params(f: ArchFacts, block: Block, kv: int) -> int:
     h, a, d = f.hidden_size, f.num_heads, f.head_dim
     if f.q_lora_rank or (f.layers and f.layers[0].kind == "mla"):
         return _mla_params(f)
-    qkv = _linear(h, a * d, fam.qkv_bias) + 2 * _linear(h, kv * d, fam.qkv_bias)
-    extras = (2 * d if fam.qk_norm else 0) + (a if fam.attn_sinks else 0)
-    return qkv + _linear(a * d, h, fam.o_bias) + extras
+    qkv = _linear(h, a * d, block.qkv_bias) + 2 * _linear(h, kv * d, block.qkv_bias)
+    qk_norm = {"head": 2 * d, "full": (a + kv) * d}.get(block.qk_norm, 0)
+    return qkv + _linear(a * d, h, block.o_bias) + qk_norm + (a if block.attn_sinks else 0)
 
 
 def _mla_params(f: ArchFacts) -> int:
@@ -490,31 +475,119 @@ def _mla_params(f: ArchFacts) -> int:
     return q + kv + a * f.v_head_dim * h
 
 
-def _mlp_params(h: int, i: int, fam: Family, bias: bool | None = None) -> int:
-    b = fam.mlp_bias if bias is None else bias
-    n_up = 2 if fam.gated_mlp else 1
-    return n_up * _linear(h, i, b) + _linear(i, h, b)
+def _mlp_params(h: int, i: int, gated: bool, bias: bool) -> int:
+    return (2 if gated else 1) * _linear(h, i, bias) + _linear(i, h, bias)
 
 
-def _moe_params(f: ArchFacts, fam: Family) -> int:
+def _moe_params(f: ArchFacts, block: Block, gated: bool) -> int:
     h, i, e = f.hidden_size, f.moe_intermediate_size, f.num_experts
-    experts = e * _mlp_params(h, i, fam, bias=fam.expert_bias)
-    shared = f.num_shared_experts * _mlp_params(h, i, fam)
-    return experts + shared + _linear(h, e, fam.router_bias)
+    experts = e * expert_size(f)  # the same figure the estimator's active-parameter count uses
+    shared = f.num_shared_experts * _mlp_params(h, i, gated, block.mlp_bias)
+    gate = h if block.shared_expert_gate and f.num_shared_experts else 0
+    return experts + shared + gate + _linear(h, e, block.router_bias)
+
+
+def _decoder_params(f: ArchFacts, row: Family | None) -> int:
+    """Embedding, decoder layers, final norm and (untied) lm_head of a Llama-style block with the family's flags."""
+    block, gated = _block(f, row), row.gated_mlp if row else True
+    h, v = f.hidden_size, f.vocab_size
+    moe = set(f.moe_layers)
+    total = v * h + (f.max_context or 0) * h * block.learned_positions + _norm(h, block) * block.embed_norm
+    for idx, layer in enumerate(f.layers):
+        total += _attention_params(f, block, layer.kv_heads or f.num_kv_heads)
+        mlp = _moe_params(f, block, gated) if idx in moe else _mlp_params(h, f.intermediate_size, gated, block.mlp_bias)
+        total += mlp + block.norms_per_layer * _norm(h, block)
+    total += _norm(h, block)  # final norm
+    if not f.tie_word_embeddings:
+        total += _linear(h, v, block.lm_head_bias)
+    return total
+
+
+def _t5_params(f: ArchFacts, config: Mapping) -> int:
+    """T5/mT5 (modeling_t5.py): shared embedding, encoder and decoder stacks of bias-free projections, RMS norms,
+    one relative-position table per stack (first layer only), untied lm_head when tie_word_embeddings is false."""
+    cfg = text_config(config)
+    h, inner, ff, v = f.hidden_size, f.num_heads * f.head_dim, f.intermediate_size, f.vocab_size
+    gated = str(cfg.get("feed_forward_proj", "relu")).startswith("gated-")
+    mlp = _mlp_params(h, ff, gated, False)
+    attn = 4 * h * inner if h == inner else 3 * h * inner + inner * h
+    rel = int(cfg.get("relative_attention_num_buckets") or 32) * f.num_heads
+    enc_layers = f.num_layers
+    dec_layers = int(cfg.get("num_decoder_layers") or enc_layers)
+    encoder = enc_layers * (attn + mlp + 2 * h) + rel + h
+    decoder = dec_layers * (2 * attn + mlp + 3 * h) + rel + h
+    return v * h + encoder + decoder + (0 if f.tie_word_embeddings else v * h)
+
+
+def _opt_params(f: ArchFacts, config: Mapping) -> int:
+    """OPT (modeling_opt.py): embedding of word_embed_proj_dim with project_in/out when it differs from hidden, learned
+    positions with an offset of 2, biased q/k/v/o and fc1/fc2, two LayerNorms per layer, a final LayerNorm only for
+    pre-norm models, lm_head tied to the embedding."""
+    cfg = text_config(config)
+    h, v, i = f.hidden_size, f.vocab_size, f.intermediate_size
+    proj = int(cfg.get("word_embed_proj_dim") or h)
+    project = 2 * h * proj if proj != h else 0
+    layer = 4 * _linear(h, h, True) + _mlp_params(h, i, False, True) + 4 * h
+    pre_norm = cfg.get("do_layer_norm_before", True) and not cfg.get("_remove_final_layer_norm", False)
+    head = 0 if f.tie_word_embeddings else v * proj
+    return v * proj + ((f.max_context or 0) + 2) * h + project + f.num_layers * layer + 2 * h * pre_norm + head
+
+
+def _encoder_params(f: ArchFacts, config: Mapping) -> int:
+    """BERT-style encoder (modeling_bert.py BertModel): word, position and token-type embeddings with a LayerNorm,
+    layers of biased q/k/v/o and a 2-matrix MLP with two LayerNorms, and the pooler. Task heads are not counted."""
+    cfg = text_config(config)
+    h, i, v = f.hidden_size, f.intermediate_size, f.vocab_size
+    embeddings = (v + (f.max_context or 0) + int(cfg.get("type_vocab_size") or 2)) * h + 2 * h
+    layer = 4 * _linear(h, h, True) + _mlp_params(h, i, False, True) + 4 * h
+    return embeddings + f.num_layers * layer + _linear(h, h, True)
+
+
+def _why_none(facts: ArchFacts, row: Family | None, config: Mapping) -> str | None:
+    """Why no formula applies to this config, or None when one does."""
+    if not facts.model_type:
+        return "config.json names no model_type"
+    if row is None:
+        return f"model_type {facts.model_type!r} has no row in the family table (parse/families.py)"
+    if row.formula is None:
+        return f"{facts.model_type}: {row.note}"
+    if facts.has_vision or text_config(config) is not config:
+        return "only the language model is modelled, not the vision/audio parts"
+    if facts.hidden_size <= 0 or facts.num_layers <= 0 or facts.vocab_size <= 0:
+        return "config.json lacks the hidden size, layer count or vocabulary"
+    if any(layer.kind in ("linear", "mamba") for layer in facts.layers):
+        return "recurrent (linear-attention / Mamba) layers are not modelled"
+    return None
+
+
+def _formula_total(facts: ArchFacts, row: Family | None, config: Mapping) -> int:
+    kind = row.formula if row else "decoder"
+    if kind == "t5":
+        return _t5_params(facts, config)
+    if kind == "encoder":
+        return _encoder_params(facts, config)
+    if kind == "opt":
+        return _opt_params(facts, config)
+    return _decoder_params(facts, row)
+
+
+def count_from_config(config: Mapping, facts: ArchFacts | None = None) -> ConfigCount:
+    """Parameters from config.json alone: exact for families whose formula matches transformers, approximate with
+    the family's measured error bound, or no number (with the reason) where only transformers can build it."""
+    facts = facts or arch_facts(config)
+    row = family(facts.model_type)
+    why = _why_none(facts, row, config)
+    if why is not None or row is None:
+        return ConfigCount(None, False, None, f"no config-only count: {why}; {META_HINT}")
+    total = _formula_total(facts, row, config)
+    if row.exact:
+        return ConfigCount(total, True, None, f"exact for {row.model_type} (formula checked against transformers)")
+    bound = row.expected_error
+    note = f"approximate (±{100 * (bound or 0):.2g}%): {row.note}; {META_HINT}"
+    return ConfigCount(total, False, bound, note)
 
 
 def estimate_params_from_config(facts: ArchFacts) -> int:
-    """Total parameters of a standard decoder from its config (MTP layers excluded)."""
-    fam = _family(facts)
-    h, v = facts.hidden_size, facts.vocab_size
-    norm = h * (2 if fam.norm_bias else 1)
-    moe = set(facts.moe_layers)
-    total = v * h + (facts.max_context or 0) * h * fam.learned_positions
-    for idx, layer in enumerate(facts.layers):
-        total += _attention_params(facts, fam, layer.kv_heads or facts.num_kv_heads)
-        mlp = _moe_params(facts, fam) if idx in moe else _mlp_params(h, facts.intermediate_size, fam)
-        total += mlp + fam.norms_per_layer * norm
-    total += norm  # final norm
-    if not facts.tie_word_embeddings:
-        total += _linear(h, v, fam.lm_head_bias)
-    return total
+    """Compatibility shim: the decoder formula's figure as before, whatever its trust (it cannot say "unknown").
+    New callers use count_from_config, which says exact / approximate / no number."""
+    return _decoder_params(facts, family(facts.model_type))

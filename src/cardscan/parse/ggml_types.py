@@ -1,7 +1,8 @@
 """GGML tensor types (block size, bytes per block) and GGUF `general.file_type` names, as data.
 
-Sources: ggml-org/llama.cpp `gguf-py/gguf/constants.py` (`GGMLQuantizationType`, `GGML_QUANT_SIZES`, `LlamaFileType`),
-`ggml/include/ggml.h`, `include/llama.h`; summarised in shared/spec/quant-formats.md §7.
+Sources: https://github.com/ggml-org/llama.cpp/blob/master/gguf-py/gguf/constants.py (`GGMLQuantizationType`,
+`GGML_QUANT_SIZES`, `LlamaFileType`), `ggml/include/ggml.h` and `include/llama.h` in the same repository; the file
+layout is https://github.com/ggml-org/ggml/blob/master/docs/gguf.md.
 """
 
 from __future__ import annotations
@@ -143,3 +144,6 @@ GGUF_FILE_TYPES: dict[int, str] = {
 
 GGUF_FILE_TYPE_GUESSED = 1024
 """Flag bit llama.cpp ORs in when the file type was guessed from tensors rather than stated."""
+
+GGUF_TYPE_NAMES: frozenset[str] = frozenset(t.name for t in GGML_TYPES.values()) | frozenset(GGUF_FILE_TYPES.values())
+"""Every GGML tensor-type and GGUF file-type name (`Q4_K`, `Q4_K_M`, `IQ2_XXS`, `MXFP4_MOE`): what GGUF cards list."""

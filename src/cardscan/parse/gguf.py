@@ -1,4 +1,7 @@
-"""GGUF headers: metadata and tensor infos read without the tensor data (layout: shared/spec/quant-formats.md §7).
+"""GGUF headers: metadata and tensor infos read without the tensor data.
+
+Layout: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md. Every count and length the file declares is
+checked against cardscan.parse.limits (and against the file size when known) before it is read or kept.
 
 Large arrays (tokenizer tokens, scores, merges) are summarised and skipped by length, so a remote read fetches only
 the small parts of the header. Shapes keep GGUF order: `dims[0]` is the innermost (fastest-varying) dimension, i.e.
@@ -7,6 +10,7 @@ a Linear weight of HF shape `(out, in)` is stored as `(in, out)`.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -14,20 +18,31 @@ from typing import Any
 
 from cardscan.errors import FormatError
 from cardscan.parse.ggml_types import GGUF_FILE_TYPE_GUESSED, GGUF_FILE_TYPES, ggml_type
+from cardscan.parse.limits import (
+    GGUF_ARRAY_ITEMS,
+    GGUF_KEPT_ITEMS,
+    GGUF_KEPT_STRING_BYTES,
+    GGUF_METADATA_KEYS,
+    GGUF_STRING_BYTES,
+    GGUF_TENSORS,
+    GGUF_WALKED_ITEMS,
+    check,
+)
 from cardscan.parse.reader import BufferedReader
 from cardscan.tensors import TensorInfo
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32  # gguf-py GGUF_DEFAULT_ALIGNMENT
 
-# Caps that keep hostile or corrupt headers from hanging or allocating without bound.
-MAX_TENSORS = 1_000_000
-MAX_KVS = 100_000
-MAX_STRING = 16 << 20
+# Structural caps (the size budgets live in cardscan.parse.limits).
 MAX_DIMS = 8
 MAX_ARRAY_DEPTH = 3
 SMALL_ARRAY = 1024
 """Arrays up to this many items are kept as lists; longer ones become an ArraySummary."""
+INT64_MAX = (1 << 63) - 1
+# Smallest possible encodings, to refuse counts that cannot fit in the file: a kv is a key length (8), a type (4)
+# and at least one byte of value; a tensor info a name length (8), n_dims (4), a type (4) and an offset (8).
+_MIN_KV_BYTES, _MIN_TENSOR_INFO_BYTES = 13, 24
 
 # GGUF metadata value type id → (name, reader scalar kind; None for STRING / ARRAY). gguf-py `GGUFValueType`.
 VALUE_TYPES: dict[int, tuple[str, str | None]] = {
@@ -84,6 +99,8 @@ class GGUFHeader:
     """Whether the file stores numbers big-endian."""
     unknown_types: tuple[str, ...] = ()
     """Names of tensors whose GGML type id is unknown (their nbytes is the gap to the next tensor, or 0)."""
+    notes: tuple[str, ...] = ()
+    """What the reader noticed (a header-only copy without its tensor data)."""
 
     @property
     def file_type(self) -> int | None:
@@ -103,14 +120,31 @@ class _Parser:
     def __init__(self, reader: BufferedReader) -> None:
         self.r = reader
         self.count_kind = "u64"
+        self.kept_items = 0
+        """Array items decoded into lists so far (small arrays of arrays multiply)."""
+        self.kept_string_bytes = 0
+        """String bytes decoded so far (keys, values, tensor names)."""
+        self.walked_items = 0
+        """Items of large string/array arrays walked one by one so far."""
 
     def count(self) -> int:
         return int(self.r.scalar(self.count_kind))
 
+    def remaining(self) -> int | None:
+        return None if self.r.size is None else self.r.size - self.r.pos
+
+    def fits(self, n: int, item_bytes: int, what: str) -> None:
+        """Refuse a declared length that cannot fit in the rest of the file (a lie, not a big file)."""
+        left = self.remaining()
+        if left is not None and n * item_bytes > left:
+            raise FormatError(f"GGUF {what} of {n:,} claimed at offset {self.r.pos} runs past the end of the file")
+
     def string(self) -> str:
         n = self.count()
-        if n > MAX_STRING:
-            raise FormatError(f"GGUF string of {n} bytes at offset {self.r.pos} exceeds {MAX_STRING}")
+        self.fits(n, 1, "string")
+        check(GGUF_STRING_BYTES, n, f"GGUF string at offset {self.r.pos}")
+        self.kept_string_bytes += n
+        check(GGUF_KEPT_STRING_BYTES, self.kept_string_bytes, "GGUF strings decoded")
         return self.r.bytes(n).decode("utf-8", errors="replace")
 
     def value(self, type_id: int, depth: int = 0) -> MetaValue:
@@ -130,7 +164,12 @@ class _Parser:
             raise FormatError(f"unknown GGUF array element type {elem} at offset {self.r.pos}")
         n = self.count()
         name, kind = VALUE_TYPES[elem]
+        # every item takes at least one byte (a string its 4- or 8-byte length)
+        self.fits(n, _SCALAR_BYTES[kind] if kind else 4, "array")
+        check(GGUF_ARRAY_ITEMS, n, f"GGUF array at offset {self.r.pos}")
         if n <= SMALL_ARRAY:
+            self.kept_items += n
+            check(GGUF_KEPT_ITEMS, self.kept_items, "GGUF array items decoded")
             if kind is not None:
                 return list(self.r.scalars(kind, n))
             return [self.value(elem, depth) for _ in range(n)]
@@ -143,23 +182,25 @@ class _Parser:
         if kind is not None:
             self.r.skip(n * _SCALAR_BYTES[kind])
             return
-        if self.r.size is not None and n > self.r.size - self.r.pos:  # every item takes at least one byte
-            raise FormatError(f"GGUF array of {n} items cannot fit in the file")
+        self.walked_items += n
+        check(GGUF_WALKED_ITEMS, self.walked_items, "GGUF array items walked")
+        if elem == _STRING:
+            self.r.skip_counted(n, 4 if self.count_kind == "u32" else 8, GGUF_STRING_BYTES.value)
+            return
         for _ in range(n):
-            if elem == _STRING:
-                length = self.count()
-                if length > MAX_STRING:
-                    raise FormatError(f"GGUF string of {length} bytes exceeds {MAX_STRING}")
-                self.r.skip(length)
-            else:
-                self.array(depth + 1)
+            self.array(depth + 1)
 
     def tensor_info(self) -> tuple[str, tuple[int, ...], int, int]:
         name = self.string()
         n_dims = self.r.u32()
         if n_dims > MAX_DIMS:
-            raise FormatError(f"tensor {name!r}: {n_dims} dims exceeds {MAX_DIMS}")
+            raise FormatError(f"tensor {name[:80]!r}: {n_dims} dims exceeds {MAX_DIMS}")
         dims = tuple(self.count() for _ in range(n_dims))
+        numel = 1
+        for d in dims:
+            numel *= d
+        if numel > INT64_MAX:
+            raise FormatError(f"tensor {name[:80]!r}: shape {dims} has more elements than int64 can count")
         return name, dims, self.r.u32(), self.r.u64()
 
 
@@ -176,10 +217,11 @@ def _read_preamble(p: _Parser) -> tuple[int, int, int]:
     if version == 1:
         p.count_kind = "u32"
     n_tensors, n_kv = p.count(), p.count()
-    if n_tensors > MAX_TENSORS:
-        raise FormatError(f"GGUF tensor_count {n_tensors} exceeds {MAX_TENSORS}")
-    if n_kv > MAX_KVS:
-        raise FormatError(f"GGUF kv_count {n_kv} exceeds {MAX_KVS}")
+    left = p.remaining()
+    if left is not None and n_tensors * _MIN_TENSOR_INFO_BYTES + n_kv * _MIN_KV_BYTES > left:
+        raise FormatError(f"GGUF tensor_count {n_tensors:,} and kv_count {n_kv:,} cannot fit in the file")
+    check(GGUF_TENSORS, n_tensors, "GGUF tensor_count")
+    check(GGUF_METADATA_KEYS, n_kv, "GGUF kv_count")
     return version, n_tensors, n_kv
 
 
@@ -197,7 +239,7 @@ def _tensor(name: str, dims: tuple[int, ...], type_id: int) -> TensorInfo:
         numel *= d
     nbytes = gtype.nbytes(numel)
     if gtype.known and nbytes is None:
-        raise FormatError(f"tensor {name!r}: {numel} elements is not a whole number of {gtype.name} blocks")
+        raise FormatError(f"tensor {name[:80]!r}: {numel} elements is not a whole number of {gtype.name} blocks")
     return TensorInfo(name=name, dtype=gtype.name, shape=dims, nbytes=nbytes or 0)
 
 
@@ -209,8 +251,8 @@ def _size_unknown(
     out = []
     for i, t in enumerate(tensors):
         if i in unknown:
-            later = [o for o in ends if o > offsets[i]]
-            end = later[0] if later else data_size
+            j = bisect.bisect_right(ends, offsets[i])
+            end = ends[j] if j < len(ends) else data_size
             if end is not None and end >= offsets[i]:
                 t = TensorInfo(t.name, t.dtype, t.shape, end - offsets[i], t.file)
         out.append(t)
@@ -224,10 +266,15 @@ def read_gguf(reader: BufferedReader) -> GGUFHeader:
     metadata: dict[str, MetaValue] = {}
     for _ in range(n_kv):
         key = p.string()
+        if key in metadata:  # a second value would silently overwrite the first (gguf-py refuses duplicates too)
+            raise FormatError(f"GGUF key {key[:80]!r} appears twice")
         metadata[key] = p.value(reader.u32())
-    tensors, offsets, unknown = [], [], set()
+    tensors, offsets, unknown, names = [], [], set(), set()
     for i in range(n_tensors):
         name, dims, type_id, offset = p.tensor_info()
+        if name in names:
+            raise FormatError(f"GGUF tensor {name[:80]!r} appears twice")
+        names.add(name)
         tensor = _tensor(name, dims, type_id)
         if tensor.dtype.startswith("unknown("):
             unknown.add(i)
@@ -236,8 +283,13 @@ def read_gguf(reader: BufferedReader) -> GGUFHeader:
     alignment = _alignment(metadata)
     header_bytes = reader.pos
     data_offset = -(-header_bytes // alignment) * alignment
+    data_size = None if reader.size is None else reader.size - data_offset
+    notes: tuple[str, ...] = ()
+    if data_size is not None and data_size <= 0:  # a header-only copy: accepted, and said so
+        notes = ("header-only file: tensor data not present",) if tensors else ()
+        data_size = None
+    _check_data_layout(tensors, offsets, unknown, data_size)
     if unknown:
-        data_size = None if reader.size is None else reader.size - data_offset
         tensors = _size_unknown(tensors, offsets, unknown, data_size)
     return GGUFHeader(
         version=version,
@@ -248,7 +300,20 @@ def read_gguf(reader: BufferedReader) -> GGUFHeader:
         header_bytes=header_bytes,
         big_endian=reader.big_endian,
         unknown_types=tuple(tensors[i].name for i in sorted(unknown)),
+        notes=notes,
     )
+
+
+def _check_data_layout(tensors: list[TensorInfo], offsets: list[int], unknown: set[int], data_size: int | None) -> None:
+    """Tensor data may not overlap, nor run past the end of the file when its size is known (not header-only)."""
+    spans = sorted((offsets[i], offsets[i] + t.nbytes, t.name) for i, t in enumerate(tensors) if i not in unknown)
+    end = 0
+    for begin, stop, name in spans:
+        if begin < end:
+            raise FormatError(f"GGUF tensor {name[:80]!r} overlaps the previous tensor's data (offset {begin:,})")
+        end = stop
+    if data_size is not None and end > data_size:
+        raise FormatError(f"GGUF tensors describe {end:,} data bytes but the file holds {data_size:,}")
 
 
 def parse_gguf(data: bytes) -> GGUFHeader:
@@ -354,7 +419,8 @@ def _general_config(metadata: dict[str, MetaValue], config: dict[str, Any]) -> N
         config["base_model"] = bases
 
 
-# GGUF type names in file names (shared/spec/quant-formats.md §9).
+# GGUF type names in file names, as llama.cpp's quantize tool writes them (`Q4_K_M`, `IQ2_XXS`, `BF16`…; the
+# names of `LlamaFileType` in https://github.com/ggml-org/llama.cpp/blob/master/gguf-py/gguf/constants.py).
 _QUANT_NAME_RE = re.compile(
     r"(?<![A-Za-z0-9])(?:I?Q[1-8]_(?:0|1|K(?:_[SML])?|XXS|XS|S|M|NL)|TQ[12]_0|MXFP4(?:_MOE)?|BF16|F16|F32)"
     r"(?![A-Za-z0-9])",

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cardscan.parse.families import MTP_KEYS  # layers transformers does not build (DeepSeek-V3 layer 61, GLM-4.5…)
+
 # Tried after the checkpoint's own class (`architectures[0]`), most specific first: decoders, then bare models.
 AUTO_CLASSES = ("AutoModelForCausalLM", "AutoModel")
 
 # Key that names the repo's own Python code: never run; the count then uses transformers' native class, if any.
 CUSTOM_CODE_KEY = "auto_map"
 
-# Keys giving multi-token-prediction layers that transformers does not build (DeepSeek-V3 layer 61, GLM-4.5…).
-MTP_KEYS = ("num_nextn_predict_layers",)
 
 # Building touches process-wide state (environment, transformers verbosity, warning filters): one at a time.
 _BUILD_LOCK = threading.Lock()
@@ -189,7 +189,7 @@ def _offline() -> Iterator[None]:
 
     huggingface_hub reads HF_HUB_OFFLINE once at import, so its module constant is flipped as well."""
     old_env = os.environ.get("HF_HUB_OFFLINE")
-    constants = sys.modules.get("huggingface_hub.constants")
+    constants: Any = sys.modules.get("huggingface_hub.constants")  # a module whose attribute we flip
     old_const = getattr(constants, "HF_HUB_OFFLINE", None)
     os.environ["HF_HUB_OFFLINE"] = "1"
     if constants is not None:

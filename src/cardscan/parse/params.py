@@ -1,7 +1,8 @@
 """Parameter accounting from a tensor list: logical totals, buffers, tied embeddings, MoE active params, MTP layers.
 
-Pure functions over values (spec quant-formats §0, §6): the quantization module says what each tensor stands for;
-this module decides which of those count as the model's parameters.
+Pure functions over values: the quantization module (parse/quant.py) says what each tensor stands for; this module
+decides which of those count as the model's parameters, with the per-family facts (tying, expert and MTP keys) read
+from parse/families.py.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cardscan.parse.families import MTP_KEYS, ROUTED_EXPERT_PATTERN, alias_keys, tied_default
 from cardscan.parse.quant import QuantInfo, TensorRole, classify, recognise, summarise
 from cardscan.tensors import TensorInfo
 
@@ -52,8 +54,8 @@ def bits_per_weight(pc: ParameterCount) -> float | None:
     return 8 * pc.stored_bytes / pc.total if pc.total else None
 
 
-# Buffers saved in checkpoints (transformers `_keys_to_ignore_on_load_unexpected`; spec §6.1): name pattern and the
-# minimum rank that makes it a buffer (GPT-2's `attn.bias` mask is 4-D; a real `attn.bias` would be 1-D).
+# Buffers saved in checkpoints (transformers `_keys_to_ignore_on_load_unexpected` in the modeling files): name pattern
+# and the minimum rank that makes it a buffer (GPT-2's `attn.bias` mask is 4-D; a real `attn.bias` would be 1-D).
 BUFFER_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"(^|\.)(attn|attention|crossattention)\.bias$"), 4),
     (re.compile(r"(^|\.)(attn|attention|crossattention)\.masked_bias$"), 0),
@@ -69,23 +71,23 @@ BUFFER_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
 EMBEDDING = re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd|embed_in)\.weight$")
 LM_HEAD = re.compile(r"^(lm_head|output|embed_out)\.weight$|(^|\.)lm_head\.weight$")
 
-# `tie_word_embeddings` default when config omits it (transformers 5.x model defaults; spec §6.2).
-TIE_DEFAULTS: dict[str, bool] = {"gpt2": True, "gemma": True, "gemma2": True, "gemma3_text": True, "llama": False}
+ROUTED_EXPERT = re.compile(ROUTED_EXPERT_PATTERN)
 
-# Routed-expert tensors: per-expert modules `.experts.{j}.`, fused stacks `.experts.gate_up_proj`, GGUF `_exps`.
-ROUTED_EXPERT = re.compile(r"(^|\.)experts\.|_exps\.")
-EXPERT_COUNT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
-EXPERT_TOPK_KEYS = ("num_experts_per_tok", "experts_per_token", "num_experts_per_token", "moe_topk")
-
-# Multi-token-prediction modules that transformers drops on load (spec §6.3).
+# Multi-token-prediction modules that transformers drops on load (DeepSeek-V3 `model.layers.61`, GLM `mtp.*`:
+# modeling_deepseek_v3.py `_keys_to_ignore_on_load_unexpected`).
 MTP_ALWAYS = re.compile(r"(^|\.)(mtp|mtp_layers)\.")
 DECODER_LAYER = re.compile(r"(^|\.)layers\.(\d+)\.")
 
 
+def _text(config: Mapping) -> Mapping:
+    """The `text_config` of a multimodal config, else an empty mapping."""
+    text = config.get("text_config")
+    return text if isinstance(text, Mapping) else {}
+
+
 def _lookup(config: Mapping, keys: tuple[str, ...]):
     """First key found in config, then in `text_config`."""
-    text = config.get("text_config") if isinstance(config.get("text_config"), Mapping) else {}
-    for source in (config, text):
+    for source in (config, _text(config)):
         for key in keys:
             if source.get(key) is not None:
                 return source[key]
@@ -111,8 +113,8 @@ def is_buffer(t: TensorInfo) -> bool:
 
 
 def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping) -> set[str]:
-    layers = _lookup(config, ("num_hidden_layers", "n_layer"))
-    nextn = _lookup(config, ("num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_layers")) or 0
+    layers = _lookup(config, alias_keys("num_hidden_layers"))
+    nextn = _lookup(config, MTP_KEYS) or 0
     names = {t.name for t in tensors if MTP_ALWAYS.search(t.name)}
     if layers and nextn:
         for t in tensors:
@@ -125,8 +127,8 @@ def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping) -> set[str]:
 def _tied(config: Mapping) -> bool | None:
     tie = _lookup(config, ("tie_word_embeddings",))
     if tie is None:
-        tie = TIE_DEFAULTS.get(str(config.get("model_type", "")))
-    return tie
+        tie = tied_default(str(_text(config).get("model_type") or config.get("model_type") or ""))
+    return bool(tie) if tie is not None else None
 
 
 def _duplicate_head(tensors: Sequence[TensorInfo], roles: Mapping[str, TensorRole], config: Mapping):
@@ -147,8 +149,8 @@ def _active(total: int, routed: int, config: Mapping, metadata: Mapping[str, str
     """total − routed·(1 − k/E); None for dense models or when E/k are unknown."""
     if not routed:
         return None, None
-    experts = _lookup(config, EXPERT_COUNT_KEYS) or _meta_int(metadata, ".expert_count")
-    topk = _lookup(config, EXPERT_TOPK_KEYS) or _meta_int(metadata, ".expert_used_count")
+    experts = _lookup(config, alias_keys("num_experts")) or _meta_int(metadata, ".expert_count")
+    topk = _lookup(config, alias_keys("experts_per_token")) or _meta_int(metadata, ".expert_used_count")
     if not experts or not topk:
         return None, "routed expert tensors found but expert count / top-k unknown; active params not computed"
     return total - routed + round(routed * topk / experts), None

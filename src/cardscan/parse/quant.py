@@ -1,6 +1,6 @@
 """Which quantization a checkpoint uses, and what each stored tensor stands for (logical params, aux, plain).
 
-Recognition order (spec quant-formats §0): `quantization_config` (also under `text_config`), MLX `quantization`,
+Recognition order (docs/quant-formats.md): `quantization_config` (also under `text_config`), MLX `quantization`,
 `quip_params`, side files, safetensors `__metadata__`, then tensor-name sniffing. The config only names the format and
 cross-checks it: logical parameters always come from per-layer shape identities (`quant_formats.FORMATS`).
 """
@@ -22,6 +22,7 @@ from cardscan.parse.quant_formats import (
     METHOD_ALIASES,
     MODELOPT_ALGO_BITS,
     QUIP_CODEBOOK_BITS,
+    SIDE_FILE_FORMATS,
     LayerParams,
     QuantFormat,
 )
@@ -166,18 +167,17 @@ def layer_params(method: str, block: Mapping) -> LayerParams:
     )
 
 
-def _from_side_files(side_files: Mapping[str, Mapping]) -> tuple[str, str, Mapping] | None:
-    """(method, source, block) from the first side file that names a method."""
+def _from_side_files(side_files: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]] | None:
+    """(method, source, block) from the first side file a format row names (`QuantFormat.side_files`)."""
     for name, body in side_files.items():
         base = name.rsplit("/", 1)[-1]
-        if base == "hf_quant_config.json":
-            return "modelopt", f"side_file:{base}", {**body, **(body.get("quantization") or {})}
-        if base == "measurement.json":
-            return "exl2", f"side_file:{base}", {}
-        if base in ("quantize_config.json", "quant_config.json", "quantization_config.json"):
-            method = method_of(body) or ("gptq" if base == "quantize_config.json" else None)
-            if method:
-                return method, f"side_file:{base}", body
+        fmt = SIDE_FILE_FORMATS.get(base)
+        if fmt is None or not isinstance(body, Mapping):
+            continue  # a marker file arrives as {}: its presence is the evidence
+        block = {**body, **(body.get(fmt.side_block) or {})} if fmt.side_block else dict(body)
+        # A quant_config.json may be written by a producer other than the row's (its quant_method says which).
+        method = method_of(body) or fmt.method
+        return method, f"side_file:{base}", block
     return None
 
 
@@ -246,7 +246,7 @@ def _is_8bit(t: TensorInfo) -> bool:
 
 
 def _gptq_or_awq(qweight: TensorInfo, names: Mapping[str, TensorInfo]) -> str:
-    """Spec §3: GPTQ has g_idx and qweight.shape[1] == scales.shape[1]; AWQ GEMM packs the out dim."""
+    """GPTQ (AutoGPTQ qlinear) has g_idx and qweight.shape[1] == scales.shape[1]; AWQ GEMM packs the out dim."""
     module = qweight.name[: -len(".qweight")]
     if f"{module}.g_idx" in names:
         return "gptq"
@@ -254,6 +254,17 @@ def _gptq_or_awq(qweight: TensorInfo, names: Mapping[str, TensorInfo]) -> str:
     if scales is not None and len(scales.shape) == 2 and len(qweight.shape) == 2:
         return "gptq" if scales.shape[1] == qweight.shape[1] else "awq"
     return "gptq"
+
+
+def declared_quantization(
+    config: Mapping[str, Any], side_files: Mapping[str, Any] | None = None
+) -> tuple[str, float | None] | None:
+    """(method, weight bits) that config.json or a side file declares: for repos whose weight headers were not read,
+    where that declaration is all there is."""
+    method, _source, block, _ = _declared(config, side_files or {}, {})
+    if method is None:
+        return None
+    return method, layer_params(method, block).bits
 
 
 def recognise(
@@ -352,8 +363,14 @@ def classify(
     return {t.name: _role(t, split.get(t.name), modules, rec, metadata or {}) for t in tensors}
 
 
-def _role(t, where, modules, rec: Recognition, metadata) -> TensorRole:
-    if where is None:
+def _role(
+    t: TensorInfo,
+    where: tuple[str, str] | None,
+    modules: Mapping[str, Mapping[str, TensorInfo]],
+    rec: Recognition,
+    metadata: Mapping[str, str],
+) -> TensorRole:
+    if where is None or rec.fmt is None:
         return _plain(t)
     module, suffix = where
     siblings = modules[module]
@@ -428,7 +445,7 @@ def _gguf_summary(tensors: Sequence[TensorInfo], metadata: Mapping[str, str]) ->
         details["unknown_types"] = unknown
     return QuantInfo(
         method="gguf",
-        bits=8 * size / block if block else None,
+        bits=8 * size / block if block and size else None,
         group_size=block,
         format_details=details,
         source="header",

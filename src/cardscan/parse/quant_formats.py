@@ -1,10 +1,11 @@
 """Quantized-checkpoint facts as data: one row per format (tensor names, aux suffixes, shape identities).
 
-Every shape identity below comes from /shared/spec/quant-formats.md §1–§5 (the producing libraries' source:
+Every shape identity below comes from the producing libraries' source (summarised in docs/quant-formats.md:
 AutoGPTQ/GPTQModel qlinear, AutoAWQ `awq/modules/linear`, bitsandbytes `functional.py`, transformers
 `integrations/{finegrained_fp8,mxfp4}.py`, compressed-tensors compressors, vLLM `modelopt.py`, hqq `quantize.py`,
 AQLM `inference.py`, quip-sharp `quantized_linear.py`, exllamav2/v3, torchao `safetensors_support.py`, mlx-lm).
-Adding a format is adding a `QuantFormat` row (and, when its shape rule is new, one short identity function).
+Adding a format is adding a `QuantFormat` row (recognition, config keys, side files; and, when its shape rule is new,
+one short identity function): `METHOD_ALIASES`, `CONFIG_KEYS` and the side files fetch reads derive from the rows.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _rows(t: TensorInfo) -> int:
     return math.prod(t.shape[:-1]) if t.shape else 1
 
 
-# --- shape identities (spec §2–§5) -------------------------------------------------------------------------
+# --- shape identities (docs/quant-formats.md) -------------------------------------------------------------------------
 
 
 def gptq_qweight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -> Logical | None:
@@ -74,6 +75,7 @@ def gptq_qweight(w: TensorInfo, sib: Mapping[str, TensorInfo], p: LayerParams) -
     if len(w.shape) != 2:
         return None
     width, out = _container_bits(w), w.shape[1]
+    n_in: float
     if ".g_idx" in sib:
         n_in = sib[".g_idx"].shape[0]
     elif ".qzeros" in sib and out:
@@ -290,6 +292,17 @@ class QuantFormat:
     """Auxiliary suffixes: stored bytes, zero parameters."""
     markers: tuple[str, ...] = ()
     """Suffixes that identify the format by name alone (sniffing when no config says)."""
+    aliases: tuple[str, ...] = ()
+    """`quant_method` strings producers write for it (besides `method` itself)."""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """Where bits, group size and details sit in its config block: {"bits": keys or a fixed value, "group": …,
+    "details": keys} (searched recursively inside the quantization block)."""
+    side_files: tuple[str, ...] = ()
+    """Files beside the weights that name the format (fetch reads them; their `quant_method` wins if present)."""
+    side_block: str | None = None
+    """Key of a side file whose value holds the settings (ModelOpt's `quantization`)."""
+    marker_files: tuple[str, ...] = ()
+    """Files whose presence alone names the format (listed, never read)."""
 
 
 _BNB_AUX = (
@@ -326,28 +339,37 @@ _HQQ_AUX = tuple(
 )
 
 # Table order is sniffing priority: the most specific markers first.
-FORMATS: tuple[QuantFormat, ...] = (
+# Sources of the config keys: transformers `utils/quantization_config.py`, AutoAWQ `quant_config.json`,
+# compressed-tensors `QuantizationArgs`, hqq `BaseQuantizeConfig`, mlx-lm `quantization`. `bits` is a fixed value
+# where the format has one.
+# fmt: off
+FORMATS: list[QuantFormat] = [
     QuantFormat(
-        "gptq",
-        (WeightRule(".qweight", gptq_qweight),),
-        (".qzeros", ".scales", ".g_idx"),
-        (".g_idx",),
+        "gptq", (WeightRule(".qweight", gptq_qweight),), (".qzeros", ".scales", ".g_idx"), (".g_idx",),
+        config={"bits": ("bits",), "group": ("group_size",),
+                "details": ("desc_act", "sym", "checkpoint_format", "pack_dtype", "dynamic", "lm_head")},
+        side_files=("quantize_config.json",),
     ),
-    QuantFormat("awq", (WeightRule(".qweight", awq_qweight),), (".qzeros", ".scales")),
+    QuantFormat(
+        "awq", (WeightRule(".qweight", awq_qweight),), (".qzeros", ".scales"),
+        config={"bits": ("bits", "w_bit"), "group": ("group_size", "q_group_size"), "details": ("version", "zero_point")},
+        side_files=("quant_config.json",),
+    ),
     QuantFormat(
         "bitsandbytes",
-        (
-            WeightRule(".weight", bnb_4bit, _BNB_AUX),
-            WeightRule(".weight", numel_8bit, (".SCB",)),
-        ),
+        (WeightRule(".weight", bnb_4bit, _BNB_AUX), WeightRule(".weight", numel_8bit, (".SCB",))),
         (*_BNB_AUX, ".SCB", ".weight_format"),
         (".weight.absmax", ".weight.quant_state.bitsandbytes__nf4", ".weight.quant_state.bitsandbytes__fp4", ".SCB"),
+        config={"details": ("bnb_4bit_quant_type", "bnb_4bit_use_double_quant", "bnb_4bit_quant_storage",
+                            "load_in_4bit", "load_in_8bit")},
     ),
     QuantFormat(
         "modelopt",
         (WeightRule(".weight", modelopt_weight, (".weight_scale_2", ".weight_scale")),),
         (".weight_scale", ".weight_scale_2", ".input_scale", ".output_scale", ".k_scale", ".v_scale"),
         (".weight_scale_2",),
+        config={"group": ("group_size",), "details": ("quant_algo", "kv_cache_quant_algo")},
+        side_files=("hf_quant_config.json",), side_block="quantization",
     ),
     QuantFormat(
         "compressed-tensors",
@@ -358,110 +380,141 @@ FORMATS: tuple[QuantFormat, ...] = (
         ),
         _CT_AUX,
         (".weight_packed", ".weight_shape", ".weight_global_scale", ".bitmask"),
+        aliases=("compressed_tensors",),
+        config={"bits": ("num_bits",), "group": ("group_size",),
+                "details": ("format", "strategy", "type", "actorder", "symmetric")},
     ),
     QuantFormat(
         "fp8",
         (WeightRule(".weight", fp8_block, (".weight_scale_inv", ".weight_scale")),),
         (".weight_scale_inv", ".weight_scale", ".activation_scale", ".input_scale"),
         (".weight_scale_inv",),
+        aliases=("fbgemm_fp8", "finegrained_fp8"),
+        config={"bits": 8, "details": ("fmt", "weight_block_size", "activation_scheme", "scale_fmt", "expert_dtype")},
     ),
-    QuantFormat("mxfp4", (WeightRule("_blocks", packed_fp4),), ("_scales",), ("_blocks",)),
-    QuantFormat("hqq", (WeightRule(".W_q", hqq_wq),), _HQQ_AUX, (".W_q",)),
     QuantFormat(
-        "eetq", (WeightRule(".weight", numel_8bit, (".weight_scales",)),), (".weight_scales",), (".weight_scales",)
+        "mxfp4", (WeightRule("_blocks", packed_fp4),), ("_scales",), ("_blocks",),
+        config={"bits": 4, "group": 32, "details": ("modules_to_not_convert",)},
     ),
-    QuantFormat("aqlm", (WeightRule(".codes", aqlm_codes),), (".codebooks", ".scales"), (".codebooks",)),
+    QuantFormat(
+        "hqq", (WeightRule(".W_q", hqq_wq),), _HQQ_AUX, (".W_q",),
+        config={"bits": ("nbits",), "group": ("group_size",), "details": ("axis",)},
+    ),
+    QuantFormat(
+        "eetq", (WeightRule(".weight", numel_8bit, (".weight_scales",)),), (".weight_scales",), (".weight_scales",),
+        config={"bits": 8, "details": ("weights",)},
+    ),
+    QuantFormat(
+        "aqlm", (WeightRule(".codes", aqlm_codes),), (".codebooks", ".scales"), (".codebooks",),
+        config={"group": ("in_group_size",),
+                "details": ("in_group_size", "out_group_size", "num_codebooks", "nbits_per_codebook")},
+    ),
     QuantFormat(
         "quip#",
         (WeightRule(".Qidxs", quip_qidxs, (".SU",)),),
         (".SU", ".SV", ".Wscale", ".codebook_id", ".fuse_scales"),
         (".Qidxs",),
+        aliases=("quip",),
+        config={"details": ("codebook", "codesz", "packsz", "idx_dtype")},
     ),
     QuantFormat(
         "exl2",
         (WeightRule(".q_weight", exl2_qweight, (".q_invperm",)),),
         (".q_scale", ".q_scale_max", ".q_groups", ".q_invperm", ".q_perm"),
         (".q_invperm", ".q_groups"),
+        config={"bits": ("bits",), "details": ("head_bits",)},
+        marker_files=("measurement.json",),  # exllamav2's convert.py writes it beside every EXL2 export
     ),
     QuantFormat(
         "exl3",
         (WeightRule(".trellis", exl3_trellis),),
         (".suh", ".svh", ".su", ".sv", ".mcg", ".mul1"),
         (".trellis",),
+        config={"bits": ("bits",), "details": ("head_bits", "codebook")},
     ),
     QuantFormat(
         "torchao",
         (WeightRule("._weight_qdata", torchao_qdata),),
         ("._weight_scale", "._weight_zero_point", "._weight_act_pre_scale"),
         ("._weight_qdata",),
+        config={"details": ("_type",)},
     ),
-    QuantFormat("mlx", (WeightRule(".weight", mlx_weight, (".scales",)),), (".scales", ".biases"), (".biases",)),
-    QuantFormat("bitnet", (WeightRule(".weight", bitnet_weight, (".weight_scale",)),), (".weight_scale",)),
-)
+    QuantFormat(
+        "mlx", (WeightRule(".weight", mlx_weight, (".scales",)),), (".scales", ".biases"), (".biases",),
+        config={"bits": ("bits",), "group": ("group_size",), "details": ("mode",)},
+    ),
+    QuantFormat(
+        "bitnet", (WeightRule(".weight", bitnet_weight, (".weight_scale",)),), (".weight_scale",),
+        config={"bits": 1.58, "details": ("linear_class", "quantization_mode")},
+    ),
+]
+# fmt: on
 
 FORMATS_BY_METHOD: dict[str, QuantFormat] = {f.method: f for f in FORMATS}
+# Methods a config can name that have no tensor layout of their own here (counted as plain tensors).
+CONFIG_ONLY_METHODS: tuple[str, ...] = ("higgs", "quanto")
 
-# `quant_method` strings as producers write them → canonical method (transformers `QuantizationMethod`).
-METHOD_ALIASES: dict[str, str] = {
-    "gptq": "gptq",
-    "awq": "awq",
-    "bitsandbytes": "bitsandbytes",
-    "fp8": "fp8",
-    "fbgemm_fp8": "fp8",
-    "finegrained_fp8": "fp8",
-    "compressed-tensors": "compressed-tensors",
-    "compressed_tensors": "compressed-tensors",
-    "mxfp4": "mxfp4",
-    "modelopt": "modelopt",
-    "hqq": "hqq",
-    "eetq": "eetq",
-    "aqlm": "aqlm",
-    "quip": "quip#",
-    "quip#": "quip#",
-    "exl2": "exl2",
-    "exl3": "exl3",
-    "torchao": "torchao",
-    "mlx": "mlx",
-    "bitnet": "bitnet",
-    "higgs": "higgs",
-    "quanto": "quanto",
-}
-
-# fmt: off
-# Config keys per method (searched recursively inside the quantization block). `bits` is a fixed value
-# where the format has one. Sources: transformers `utils/quantization_config.py`, AutoAWQ `quant_config.json`,
-# compressed-tensors `QuantizationArgs`, hqq `BaseQuantizeConfig`, mlx-lm `quantization`.
-CONFIG_KEYS: dict[str, dict[str, Any]] = {
-    "gptq": {"bits": ("bits",), "group": ("group_size",),
-             "details": ("desc_act", "sym", "checkpoint_format", "pack_dtype", "dynamic", "lm_head")},
-    "awq": {"bits": ("bits", "w_bit"), "group": ("group_size", "q_group_size"),
-            "details": ("version", "zero_point")},
-    "bitsandbytes": {"details": ("bnb_4bit_quant_type", "bnb_4bit_use_double_quant", "bnb_4bit_quant_storage",
-                                 "load_in_4bit", "load_in_8bit")},
-    "fp8": {"bits": 8, "details": ("fmt", "weight_block_size", "activation_scheme", "scale_fmt", "expert_dtype")},
-    "compressed-tensors": {"bits": ("num_bits",), "group": ("group_size",),
-                           "details": ("format", "strategy", "type", "actorder", "symmetric")},
-    "mxfp4": {"bits": 4, "group": 32, "details": ("modules_to_not_convert",)},
-    "modelopt": {"group": ("group_size",), "details": ("quant_algo", "kv_cache_quant_algo")},
-    "hqq": {"bits": ("nbits",), "group": ("group_size",), "details": ("axis",)},
-    "eetq": {"bits": 8, "details": ("weights",)},
-    "aqlm": {"group": ("in_group_size",),
-             "details": ("in_group_size", "out_group_size", "num_codebooks", "nbits_per_codebook")},
-    "quip#": {"details": ("codebook", "codesz", "packsz", "idx_dtype")},
-    "exl2": {"bits": ("bits",), "details": ("head_bits",)},
-    "exl3": {"bits": ("bits",), "details": ("head_bits", "codebook")},
-    "torchao": {"details": ("_type",)},
-    "mlx": {"bits": ("bits",), "group": ("group_size",), "details": ("mode",)},
-    "bitnet": {"bits": 1.58, "details": ("linear_class", "quantization_mode")},
+# Quantization algorithms and tools → the storage formats (canonical methods above, plus `gguf`) their output is
+# saved in. A card naming the tool agrees with any of them: AutoRound exports gptq/awq/its own auto-round layout
+# (read as gptq) and GGUF (intel/auto-round `export/`); llm-compressor's GPTQ/AWQ modifiers save compressed-tensors
+# (vllm-project/llm-compressor); mlx-lm has its own GPTQ/AWQ/DWQ (ml-explore/mlx-lm `quant/`).
+TOOL_FORMATS: dict[str, frozenset[str]] = {
+    "gptq": frozenset({"gptq", "compressed-tensors", "mlx", "exl2"}),
+    "awq": frozenset({"awq", "compressed-tensors", "mlx", "gguf"}),
+    "autoround": frozenset({"gptq", "awq", "autoround", "gguf", "compressed-tensors", "mlx"}),
+    "llm-compressor": frozenset({"compressed-tensors"}),
+    "modelopt": frozenset({"modelopt", "compressed-tensors"}),
+    "llama.cpp": frozenset({"gguf"}),
+    "imatrix": frozenset({"gguf"}),
+    "dwq": frozenset({"mlx"}),
+    "exllamav2": frozenset({"exl2"}),
 }
 
 # ModelOpt `quant_algo` → weight bits (NVIDIA TensorRT Model Optimizer `hf_quant_config.json`).
 MODELOPT_ALGO_BITS: dict[str, int] = {
-    "NVFP4": 4, "W4A16_NVFP4": 4, "NVFP4_AWQ": 4, "W4A8_AWQ": 4, "INT4_AWQ": 4, "FP8": 8, "MXFP8": 8, "INT8_SQ": 8,
+    "NVFP4": 4,
+    "W4A16_NVFP4": 4,
+    "NVFP4_AWQ": 4,
+    "W4A8_AWQ": 4,
+    "INT4_AWQ": 4,
+    "FP8": 8,
+    "MXFP8": 8,
+    "INT8_SQ": 8,
 }
 
 # QuIP# codebook → weight bits (quip-sharp `lib/codebook/`).
 QUIP_CODEBOOK_BITS: dict[str, int] = {"E8P12": 2, "E8P12RVQ3B": 3, "E8P12RVQ4B": 4, "HI4B1C": 4}
+
+
+def _method_aliases() -> dict[str, str]:
+    aliases = {m: m for m in CONFIG_ONLY_METHODS}
+    for f in FORMATS:
+        aliases.update({a: f.method for a in (f.method, *f.aliases)})
+    return aliases
+
+
+# `quant_method` strings as producers write them → canonical method (transformers `QuantizationMethod`).
+METHOD_ALIASES: dict[str, str] = _method_aliases()
+# Config keys per method, from the rows.
+CONFIG_KEYS: dict[str, Mapping[str, Any]] = {f.method: f.config for f in FORMATS if f.config}
+# Side file name → the format it names, in row order: fetch reads the side files and notes the marker files.
+SIDE_FILE_FORMATS: dict[str, QuantFormat] = {name: f for f in FORMATS for name in (*f.side_files, *f.marker_files)}
+QUANT_SIDE_FILES: list[str] = [name for f in FORMATS for name in f.side_files]
+QUANT_MARKER_FILES: list[str] = [name for f in FORMATS for name in f.marker_files]
+
+
+def register(fmt: QuantFormat) -> QuantFormat:
+    """Add a format row at run time; every table derived from the rows learns it (in place, so importers see it)."""
+    FORMATS.append(fmt)
+    FORMATS_BY_METHOD[fmt.method] = fmt
+    METHOD_ALIASES.update({a: fmt.method for a in (fmt.method, *fmt.aliases)})
+    if fmt.config:
+        CONFIG_KEYS[fmt.method] = fmt.config
+    SIDE_FILE_FORMATS.update({name: fmt for name in (*fmt.side_files, *fmt.marker_files)})
+    QUANT_SIDE_FILES.extend(fmt.side_files)
+    QUANT_MARKER_FILES.extend(fmt.marker_files)
+    return fmt
+
 
 # GGML tensor types by name → (block size, type size in bytes); the facts live in ggml_types.py.
 GGML_TYPES: dict[str, tuple[int, int]] = {

@@ -1,5 +1,8 @@
 """A forward-only buffered reader over ranged reads: what the GGUF and torch-zip parsers consume.
 
+Every fetch counts against a byte budget (a `Limit` from cardscan.parse.limits), so a header that claims to go on
+forever stops at the budget instead of at the end of a 1 TB file.
+
 Headers without a length prefix (GGUF) are read in chunks that continue from the current offset, so the prefix is
 never downloaded twice, and large arrays that lie past the buffer are skipped without being fetched.
 """
@@ -8,8 +11,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from dataclasses import replace
 
 from cardscan.errors import FormatError
+from cardscan.parse.limits import GGUF_READ_BYTES, Limit, LimitExceeded
 
 ReadAt = Callable[[int, int], bytes]
 """`read_at(offset, length)` returns up to `length` bytes at `offset`; shorter only at end of file."""
@@ -24,12 +29,21 @@ _SCALARS: dict[str, str] = {
 class BufferedReader:
     """Sequential reads over `read_at`, fetched forward in chunks, counting what was fetched."""
 
-    def __init__(self, read_at: ReadAt, size: int | None, chunk: int = 1 << 20, max_bytes: int = 64 << 20) -> None:
+    def __init__(
+        self,
+        read_at: ReadAt,
+        size: int | None,
+        chunk: int = 1 << 20,
+        max_bytes: int = GGUF_READ_BYTES.value,
+        limit: Limit = GGUF_READ_BYTES,
+    ) -> None:
         self._read_at = read_at
         self.size = size
         """File size when known (bounds skips and fetches)."""
         self.chunk = chunk
         self.max_bytes = max_bytes
+        self.limit = limit
+        """The budget named in the error when `max_bytes` runs out."""
         self.big_endian = False
         """Byte order of multi-byte scalars (GGUF files may be big-endian)."""
         self.pos = 0
@@ -77,7 +91,8 @@ class BufferedReader:
         need = n - len(self._buf)
         budget = self.max_bytes - self.bytes_fetched
         if need > budget:
-            raise FormatError(f"header exceeds the read budget of {self.max_bytes} bytes")
+            limit = replace(self.limit, value=self.max_bytes)
+            raise LimitExceeded(limit, self.bytes_fetched + need, "header read exceeds the read budget")
         want = min(max(self.chunk, need), budget)
         if self.size is not None:
             want = min(want, self.size - start)
@@ -89,6 +104,10 @@ class BufferedReader:
             raise FormatError(f"unexpected end of file: need {n} bytes at offset {self.pos}")
 
     # -- reads -----------------------------------------------------------------------------------------------
+
+    def drop_buffer(self) -> None:
+        """Forget buffered bytes (after the last read of a large member, so it is not held twice)."""
+        self._buf, self._buf_start = b"", self.pos
 
     def seek(self, offset: int) -> None:
         """Move to an absolute offset (buffered bytes before it are dropped on the next fetch)."""
@@ -110,6 +129,22 @@ class BufferedReader:
         if self.size is not None and self.pos + n > self.size:
             raise FormatError(f"unexpected end of file: skip of {n} bytes at offset {self.pos}")
         self.pos += n
+
+    def skip_counted(self, n: int, width: int, max_length: int) -> None:
+        """Skip `n` length-prefixed items (GGUF strings: a `width`-byte count, then that many bytes) unfetched.
+
+        The hot loop of a vocabulary walk: it unpacks each count straight from the buffer (~0.3 µs an item).
+        """
+        fmt = struct.Struct((">" if self.big_endian else "<") + ("Q" if width == 8 else "I"))
+        for _ in range(n):
+            if self._available() < width:
+                self._ensure(width)
+            (length,) = fmt.unpack_from(self._buf, self.pos - self._buf_start)
+            if length > max_length:
+                raise FormatError(f"string of {length:,} bytes at offset {self.pos} exceeds {max_length:,}")
+            self.pos += width + length
+            if self.size is not None and self.pos > self.size:
+                raise FormatError(f"unexpected end of file: string at offset {self.pos - length} runs past the end")
 
     def scalar(self, kind: str) -> int | float | bool:
         """One scalar of `kind` (`u8`…`u64`, `i8`…`i64`, `f32`, `f64`, `bool`) in the reader's byte order."""

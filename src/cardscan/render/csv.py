@@ -112,7 +112,7 @@ def row(r: ScanResult) -> dict[str, Cell]:
     return {name: get(r) for name, get in COLUMNS.items()}
 
 
-def render(results: Sequence[ScanResult], options=None) -> str:
+def render(results: Sequence[ScanResult]) -> str:
     """Header row, then one row per result in input order."""
     buffer = io.StringIO()
     # "\n" line ends: the text goes to stdout or a file opened in text mode; every CSV reader accepts them.

@@ -19,7 +19,7 @@ SUMMARY_COLUMNS = ("Model", "Parameters", "Bits/weight", "Quantization", "Total 
 MAX_ALTERNATIVES = 6
 
 
-def render(results: Sequence[ScanResult], options=None) -> str:
+def render(results: Sequence[ScanResult]) -> str:
     """The whole report: a summary table when there are several results, then one section per result."""
     parts = ["# cardscan report", ""]
     if len(results) > 1:

@@ -15,10 +15,9 @@ from cardscan.render.units import capacity_text, count, human_bytes, model_shape
 from cardscan.result import ScanResult
 
 # GPUs shown in the one-line fit summary when the user names none (a spread of common sizes); JSON lists them all.
-SUMMARY_GPUS = ("rtx4060", "rtx4090", "rtx5090", "l40s", "a100-40gb", "a100-80gb", "h100", "h200", "b200")
 
 
-def render(results: Sequence[ScanResult], options=None) -> str:
+def render(results: Sequence[ScanResult]) -> str:
     """All results, one block each."""
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=sys.stdout.isatty(), width=_width(), highlight=False, soft_wrap=False)
@@ -200,7 +199,7 @@ def _fits_line(r: ScanResult):
     """One item per GPU, wrapped between items (never inside a name)."""
     from rich.columns import Columns
 
-    shown = r.fits if len(r.fits) <= 1 else [f for f in r.fits if f.gpu.name in _summary_names()]
+    shown = r.fits if len(r.fits) <= 1 else [f for f in r.fits if "summary" in f.gpu.show]
     items = [Text(f"{f.gpu.name} {'✓' if f.fits else '✗'}", style="green" if f.fits else "red") for f in shown]
     return Columns(items, padding=(0, 2))
 
@@ -258,9 +257,3 @@ def _matrix(rows) -> Table:
         marks = [Text("✓", style="green") if f.fits else Text("✗", style="red") for f in row.fits]
         grid.add_row(row.precision, *marks)
     return grid
-
-
-def _summary_names() -> set[str]:
-    from cardscan.estimate.gpus import parse_gpu
-
-    return {parse_gpu(name).name for name in SUMMARY_GPUS}

@@ -8,8 +8,9 @@ pages alone and an unchanged repo costs no request of its own. API reference: ht
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
@@ -111,17 +112,17 @@ def _transport(session: requests.Session, config: HubConfig, stats: HubStats | N
     )
 
 
-def _head(item: dict) -> RepoHead:
+def _head(item: dict[str, Any]) -> RepoHead:
     sha, gated, modified = item.get("sha"), item.get("gated"), item.get("lastModified")
     return RepoHead(
-        repo_id=item["id"],
+        repo_id=str(item["id"]),
         sha=sha if isinstance(sha, str) else None,
         gated=gated if isinstance(gated, (bool, str)) else None,
         last_modified=modified if isinstance(modified, str) else None,
     )
 
 
-def _decode(status: int, headers, body: bytes, what: str) -> object:
+def _decode(status: int, headers: Mapping[str, str], body: bytes, what: str) -> object:
     """JSON of a successful reply; a ScanError with the Hub's own error code otherwise."""
     if status >= 400:
         hub_code = headers.get("X-Error-Code", "")

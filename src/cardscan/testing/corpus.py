@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cardscan.parse.families import tied_default
 from cardscan.tensors import SAFETENSORS_DTYPES
 
 CORPUS_VERSION = 1
@@ -197,8 +198,6 @@ def _experts(template: Template, d: dict[str, int], prefix: str, dtype: str) -> 
 
 
 # --- whole-model rules (state-dict order: embeddings, layers, final norm, lm_head) ------------------------
-# Default of `tie_word_embeddings` when the config omits it (transformers 5.x, quant-formats.md §6.2).
-TIED_DEFAULT: dict[str, bool] = {"gpt2": True, "gemma": True, "gemma2": True, "gemma3_text": True}
 
 
 def _decoder(cfg: dict, dtype: str, layer: Callable[[int, dict[str, int]], list[Spec]]) -> list[Spec]:
@@ -208,7 +207,8 @@ def _decoder(cfg: dict, dtype: str, layer: Callable[[int, dict[str, int]], list[
     for i in range(d["L"]):
         specs += layer(i, d)
     specs.append(Spec("model.norm.weight", dtype, (d["H"],)))
-    if not cfg.get("tie_word_embeddings", TIED_DEFAULT.get(cfg["model_type"], False)):
+    # `tie_word_embeddings` when the config omits it: the family's default (parse/families.py), untied if unknown.
+    if not cfg.get("tie_word_embeddings", tied_default(cfg["model_type"]) or False):
         specs.append(Spec("lm_head.weight", dtype, (d["V"], d["H"])))
     return specs
 
@@ -299,7 +299,7 @@ def model_tensors(cfg: dict, dtype: str, rule: str | None = None) -> list[Spec]:
     return ARCH_RULES[rule or cfg["model_type"]](cfg, dtype)
 
 
-# --- quantization transforms (quant-formats.md §2–5) -----------------------------------------------------
+# --- quantization transforms (packing layouts: parse/quant_formats.py rows, docs/real-quant-fixtures.md) --------
 QUANTIZED_LINEAR = re.compile(r"^model\.layers\.\d+\..*_proj(_with_mqa)?\.weight$")
 """Linears that GPTQ/AWQ/bnb/FP8 quantize (embeddings, norms, lm_head stay in the model dtype)."""
 
@@ -457,7 +457,7 @@ def read_header(prefix: bytes) -> dict:
     return json.loads(prefix[8 : 8 + n])
 
 
-# --- GGUF bytes (quant-formats.md §7) --------------------------------------------------------------------
+# --- GGUF bytes (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md) -----------------------------------
 # ggml type id → (block elements, bytes per block) (ggml-org/llama.cpp gguf-py/gguf/constants.py GGML_QUANT_SIZES).
 GGML_TYPES: dict[str, tuple[int, int, int]] = {
     "F32": (0, 1, 4),
