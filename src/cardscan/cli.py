@@ -464,3 +464,8 @@ def exit_code(results: Sequence[ScanResult]) -> int:
 def run() -> None:
     """Console-script entry point."""
     app()
+
+
+from cardscan.audit.cli import register  # noqa: E402 - after `main`, which stays the default command
+
+register(app)
