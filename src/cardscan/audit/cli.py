@@ -1,21 +1,17 @@
 """`cardscan audit`, `cardscan history`, `cardscan diff`: typer wiring only, heavy imports inside the commands.
 
-`register(app)` adds the three commands to cardscan's app and keeps `cardscan ORG/NAME …` working: an argument list
-that does not start with a command name goes to the app's original (default) command, exactly as before.
+`register(app)` adds the three commands to cardscan's app; `cardscan ORG/NAME …` keeps working because the app's group
+sends an argument list that does not start with a command name to `scan` (cli._DefaultToScan).
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
 
-COMMANDS = ("audit", "history", "diff")
 EXIT_HELP = """Exit codes: 0 nothing violates; 1 a policy error (warnings only with --strict); 2 bad input or usage
 (invalid target lines, policy errors, a run of the same catalogue already in progress); 3–9 a repo could not be
 scanned (cardscan's scan codes, the worst wins; --allow-scan-errors ignores them); 130 interrupted (rerun to
@@ -43,36 +39,8 @@ class ViewFormat(str, Enum):
     json = "json"
 
 
-class _DefaultGroup(TyperGroup):
-    """A command group whose first (original) command runs when no command name is given."""
-
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,
-    ) -> Any:
-        argv = list(sys.argv[1:] if args is None else args)
-        kw = {"complete_var": complete_var, "standalone_mode": standalone_mode,
-              "windows_expand_args": windows_expand_args, **extra}  # fmt: skip
-        if not argv or argv[0] not in COMMANDS:
-            default = next(name for name in self.commands if name not in COMMANDS)
-            return self.commands[default].main(argv or ["--help"], prog_name=prog_name or _prog_name(), **kw)
-        return super().main(argv, prog_name=prog_name, **kw)
-
-
-def _prog_name() -> str:
-    """How the user started cardscan (`cardscan`, or `python -m cardscan`), for usage lines."""
-    first = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "cardscan"
-    return "python -m cardscan" if first == "__main__.py" else first
-
-
 def register(app: typer.Typer) -> None:
-    """Add `audit`, `history` and `diff` to cardscan's app (the default command keeps its behaviour)."""
-    app.info.cls = _DefaultGroup
+    """Add `audit`, `history` and `diff` to cardscan's app (its group sends any other first word to `scan`)."""
     settings = app.info.context_settings
     for info in app.registered_commands:
         if info.context_settings is None:
