@@ -5,7 +5,9 @@ Imports stay lazy so `cardscan --help` starts fast (no parsers, estimators, rich
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -161,7 +163,7 @@ def main(
         bool, typer.Option("--no-checkpointing", help="Training without gradient checkpointing.")
     ] = False,
     output_format: Annotated[
-        Optional[Format],  # noqa: UP045
+        Optional[Format],  # type: ignore[valid-type]  # noqa: UP045 - choices built from the renderer table
         typer.Option(
             "--format", help="Output format (default: from the -o extension, else table).", show_default=False
         ),
@@ -212,9 +214,19 @@ def main(
     with _Progress(len(all_targets)) as tick:
         try:
             results = scan_many(all_targets, options, workers=workers, on_result=tick)
-        except Interrupted as stop:  # Ctrl-C: still write what was scanned
+        except Interrupted as stop:  # Ctrl-C or SIGTERM: still write what was scanned, then leave at once
+            signal.signal(signal.SIGINT, _exit_now)  # a second Ctrl-C while writing: exit, no traceback
             results = stop.results
             sys.stderr.write(f"\ncardscan: {stop}; writing the finished results\n")
+            _write(results, fmt, output)
+            # Scans still running are abandoned: don't wait for their threads (a stalled server could hold them
+            # for the whole read timeout), the results are written.
+            _exit_now(exit_code(results))
+    _write(results, fmt, output)
+    raise typer.Exit(exit_code(results))
+
+
+def _write(results: Sequence[ScanResult], fmt: str, output: Path | None) -> None:
     from cardscan.render import render
 
     text = render(results, fmt)
@@ -222,7 +234,19 @@ def main(
         _deliver(output, text)
     else:
         _emit(text)
-    raise typer.Exit(exit_code(results))
+
+
+def _exit_now(code: object = 130, _frame: object = None) -> NoReturn:
+    """Flush and end the process without joining worker threads (also a signal handler: then the code is 130)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code if isinstance(code, int) and _frame is None else 130)
+
+
+def _sigterm(_signum: int, _frame: object) -> None:
+    """cron, systemd and Kubernetes stop a job with SIGTERM: treat it as Ctrl-C (finished results are kept)."""
+    raise KeyboardInterrupt
 
 
 @app.command("gpus")
@@ -284,7 +308,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _pick_format(given: Format | None, output: Path | None) -> str:
+def _pick_format(given: Enum | None, output: Path | None) -> str:
     """--format, else the -o extension, else table; an extension that contradicts --format is an error."""
     implied = EXTENSIONS.get(output.suffix.lower()) if output is not None else None
     if given is not None and implied is not None and given.value != implied:
@@ -334,8 +358,17 @@ def _read_targets(path: Path) -> list[str]:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             _fail(f"--from-file {path}: not a text file (expected one repo id, URL or path per line)")
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
+    from cardscan.sources.registry import target_problem
+
+    entries = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(text.splitlines(), 1)]
+    entries = [(n, t) for n, t in entries if t]
+    # Every line is checked before anything is scanned, and the bad ones are reported together.
+    bad = [(n, t, why) for n, t in entries if (why := target_problem(t)) is not None]
+    if bad:
+        shown = "\n".join(f"  line {n}: {t[:80]!r}: {why}" for n, t, why in bad[:20])
+        more = f"\n  … and {len(bad) - 20:,} more" if len(bad) > 20 else ""
+        _fail(f"--from-file {path}: {len(bad):,} invalid line(s), nothing scanned:\n{shown}{more}")
+    return [t for _, t in entries]
 
 
 def _gpu_list(gpus: str | None, num_gpus: int) -> tuple[tuple[str, ...], int]:
@@ -463,4 +496,10 @@ def exit_code(results: Sequence[ScanResult]) -> int:
 
 def run() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _sigterm)
     app()
+
+
+from cardscan.audit.cli import register  # noqa: E402 - after `main`, which stays the default command
+
+register(app)

@@ -177,6 +177,8 @@ def _by_component(fetched: Fetched, total: int) -> dict[str, int]:
 def _config_parameters(facts: ArchFacts, config: Mapping[str, Any] | None, notes: list[str]) -> Parameters:
     """No readable headers: exact from the meta device when torch + transformers are installed, else the formula."""
     meta = meta_parameter_count(config) if config else None
+    total: int | None
+    bound: float | None = None
     if meta is not None:
         # Checkpoints store DeepSeek's router bias as a tensor while transformers keeps it as a buffer.
         total = meta.total + meta.buffer_elements
@@ -185,7 +187,6 @@ def _config_parameters(facts: ArchFacts, config: Mapping[str, Any] | None, notes
             f"meta device, transformers {meta.transformers_version})"
         )
         notes.extend(meta.notes)
-        bound = None
     else:
         counted = count_from_config(config or {}, facts)
         total, bound = counted.total, counted.expected_error

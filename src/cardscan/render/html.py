@@ -239,7 +239,7 @@ def _row(r: ScanResult) -> dict[str, Any]:
     """The table's cells as raw values (sorting) and display text."""
     p, w, m, c = r.parameters, r.weights, r.memory, r.curves
     base = _base(r)
-    if base is not None:  # an adapter: memory is the base model's plus the adapter's weights
+    if base is not None and base.memory is not None:  # an adapter: memory is the base model's plus its weights
         c = base.curves
         m = dataclasses.replace(base.memory, total_bytes=base.memory.total_bytes + _adapter_bytes(r))
     fitting = _fitting_gpus(c) if c is not None else []

@@ -13,6 +13,16 @@ from cardscan.sources.base import Chunk, IOStats, Listing, RepoFile
 
 # Folders that never hold the model's own files.
 SKIP_DIRS = frozenset({".git", ".cache", "__pycache__", ".huggingface"})
+MAX_FILES = 100_000  # the Hub's largest model repos list a few thousand files
+
+
+def _enter(folder: Path, root: Path, seen: set[Path]) -> bool:
+    """Walk into `folder` only once, and never out of `root` through a link."""
+    real = folder.resolve()
+    if real in seen or (folder.is_symlink() and not real.is_relative_to(root)):
+        return False
+    seen.add(real)
+    return True
 
 
 class LocalSource:
@@ -54,8 +64,17 @@ class LocalSource:
         return tuple(found)
 
     def _walk(self) -> Iterator[RepoFile]:
+        """Files below the folder. Linked folders are followed only when they lead back inside the folder and were
+        not visited yet, so a link out of the folder or round a cycle never makes the walk leave or loop; linked
+        files are read (an HF cache snapshot is made of links into its blobs). MAX_FILES bounds the listing."""
+        root = self._root.resolve()
+        seen = {root}
+        count = 0
         for dirpath, dirnames, filenames in os.walk(self._root, followlinks=True):
-            dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+            dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and _enter(Path(dirpath, d), root, seen)]
+            count += len(filenames)
+            if count > MAX_FILES:
+                raise ScanError(ErrorCode.TOO_LARGE, f"{self._root} holds over {MAX_FILES:,} files: not a model folder")
             for name in filenames:
                 full = Path(dirpath, name)
                 rel = full.relative_to(self._root).as_posix()

@@ -114,6 +114,21 @@ def open_source(target: str, options: ScanOptions, session: Any = None) -> Opene
     return kind.open(target, options, session)
 
 
+def target_problem(target: str) -> str | None:
+    """Why an input can be neither a path nor a Hub repo (None when it can be one): lists are checked up front."""
+    if not target.strip():
+        return "empty"
+    if len(target) > MAX_TARGET_CHARS:
+        return f"{len(target):,} characters: not a repo id, URL or path"
+    if Path(target).expanduser().exists():
+        return None
+    try:
+        parse_target(target, "main")
+    except ScanError as exc:
+        return exc.message
+    return None
+
+
 def parse_target(target: str, revision: str) -> tuple[str, str]:
     """A repo id (`org/name`, `gpt2`) or a Hub URL → (repo id, revision); anything else is a bad input."""
     m = _HUB_URL.match(target.strip())

@@ -749,6 +749,8 @@ def route(emu: HubEmulator, origin: str, method: str, target: str, token: str | 
         return cdn_blob(emu, segs, rng)
     if segs[:2] == ["api", "agent-harnesses"]:
         return None, json_response({})
+    if segs == ["api", "models"]:
+        return None, list_models(emu, query, token, target)
     if segs[:2] == ["api", "models"]:
         return api_models(emu, segs[2:], query, token, target)
     if segs[:3] == ["api", "resolve-cache", "models"]:
@@ -1087,3 +1089,163 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
         return start, min(int(last) if last else size - 1, size - 1)
     except ValueError:
         return None
+
+
+# --- model listing: GET /api/models (huggingface_hub HfApi.list_models; https://huggingface.co/docs/hub/api) -------
+# Keys a listing item carries without `expand` (what the Hub's /api/models answers by default; no `sha`).
+LIST_DEFAULT_KEYS = ("_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
+                     "library_name", "createdAt", "modelId")  # fmt: skip
+LIST_SORT_KEYS = frozenset({"downloads", "likes", "lastModified", "createdAt", "trendingScore", "id"})
+LIST_MAX_PAGE = 1000  # the Hub caps `limit` (the page size) at 1000
+_CHEAP_KEYS = frozenset({"_id", "id", "author", "sha", "lastModified", "createdAt", "private", "gated", "disabled",
+                         "downloads", "likes", "trendingScore", "modelId"})  # fmt: skip
+
+
+def list_models(emu: HubEmulator, query: dict, token: str | None, target: str) -> Response:
+    """`/api/models?author=&search=&filter=&sort=&direction=&limit=&expand[]=&full=`, pages linked by `Link`."""
+    expand = query.get("expand", []) + query.get("expand[]", [])
+    bad = [k for k in expand if k not in EXPAND_KEYS]
+    sort = (query.get("sort") or [""])[0]
+    if bad:
+        return error(400, "BadRequest", f'"expand" must be one of {sorted(EXPAND_KEYS)}; got {bad}')
+    if sort and sort not in LIST_SORT_KEYS:
+        return error(400, "BadRequest", f'"sort" must be one of {sorted(LIST_SORT_KEYS)}; got {sort!r}')
+    limit = (query.get("limit") or [""])[0]
+    size = min(int(limit) if limit.isdigit() and int(limit) > 0 else LIST_MAX_PAGE, listing_page_size(emu))
+    full = (query.get("full") or ["false"])[0] in ("true", "1", "True")
+    keys = ("_id", "id", *expand) if expand else None
+    rows = [(repo, listing_item(emu, repo, keys, full)) for repo in _listed_repos(emu, query, token)]
+    if sort:
+        descending = (query.get("direction") or ["-1"])[0] != "1"
+        rows.sort(key=lambda r: (_sort_value(emu, r[0], sort), r[0].id), reverse=descending)
+    start = cursor_offset(query)
+    headers = {}
+    if start + size < len(rows):
+        headers["Link"] = next_link(emu.url, urlsplit(target).path, query, start + size)
+    return json_response([item for _, item in rows[start : start + size]], **headers)
+
+
+def listing_page_size(emu: HubEmulator) -> int:
+    """The most items per listing page (the Hub's cap, 1000; tests shrink it to exercise pagination)."""
+    return int(getattr(emu, "listing_page_size", LIST_MAX_PAGE))
+
+
+def _listed_repos(emu: HubEmulator, query: dict, token: str | None) -> Iterator[Repo]:
+    """Repos matching author / search / every filter, visible to the token, renamed aliases left out."""
+    authors = {a.lower() for a in query.get("author", []) if a}
+    search = (query.get("search") or [""])[0].lower()
+    filters = [f for f in query.get("filter", []) + query.get("filter[]", []) if f]
+    for repo in list(emu.repos.values()):
+        if repo.renamed_to or not visible(emu, repo, token):
+            continue
+        if authors and repo.id.split("/")[0].lower() not in authors:
+            continue
+        if search and search not in repo.id.lower():
+            continue
+        if filters and not _matches_filters(emu, repo, filters):
+            continue
+        yield repo
+
+
+def _matches_filters(emu: HubEmulator, repo: Repo, filters: list[str]) -> bool:
+    info = full_info(emu, repo, repo.revisions["main"], False)
+    known = {*info.get("tags", []), info.get("library_name"), info.get("pipeline_tag")}
+    return all(f in known for f in filters)
+
+
+def _sort_value(emu: HubEmulator, repo: Repo, key: str) -> Any:
+    if key in ("downloads", "likes", "trendingScore"):
+        return repo.meta.get(key, 0)
+    if key == "id":
+        return repo.id
+    return repo.meta.get(key, "2024-04-17T00:00:00.000Z" if key == "lastModified" else "2023-07-01T00:00:00.000Z")
+
+
+def listing_item(emu: HubEmulator, repo: Repo, keys: tuple[str, ...] | None, full: bool) -> dict[str, Any]:
+    """One listing entry: the default keys, only `keys` (expand), or model info (`full=true`)."""
+    wanted = set(keys) if keys else set(LIST_DEFAULT_KEYS)
+    sha = repo.revisions["main"]
+    if full or not wanted <= _CHEAP_KEYS:
+        info = full_info(emu, repo, sha, False)  # headers are read only when an expensive key is asked for
+    else:
+        info = {"_id": hashlib.sha1(repo.id.encode()).hexdigest()[:24], "id": repo.id, "sha": sha,
+                "author": repo.id.split("/")[0] if "/" in repo.id else None, "private": emu.is_private(repo),
+                "gated": emu.gate(repo), "disabled": False,
+                "lastModified": repo.meta.get("lastModified", "2024-04-17T00:00:00.000Z"),
+                "createdAt": repo.meta.get("createdAt", "2023-07-01T00:00:00.000Z")}  # fmt: skip
+    info.update(modelId=repo.id, downloads=repo.meta.get("downloads", 0), likes=repo.meta.get("likes", 0),
+                trendingScore=repo.meta.get("trendingScore", 0))  # fmt: skip
+    if full:
+        return {k: v for k, v in info.items() if v is not None}
+    return {k: info[k] for k in info if k in wanted and info[k] is not None}
+
+
+# --- mutations between audit runs: what changes on the real Hub between two nightly audits --------------------
+# They change the emulator's in-memory repos and survive `reset()`: use a private emulator for tests that call them.
+
+
+def commit_files(emu: HubEmulator, repo_id: str, files: dict[str, bytes | None] | None = None) -> str:
+    """A new commit on main: `files` written (None deletes a path) over the current tree; returns its sha."""
+    repo = emu.repos[repo_id]
+    old = repo.revisions["main"]
+    tree = dict(repo.tree(old))
+    new = hashlib.sha1(f"{repo_id}:{old}:{sorted((files or {}).items())!r}:{time.time_ns()}".encode()).hexdigest()
+    for path, data in (files or {}).items():
+        if data is None:
+            tree.pop(path, None)
+            continue
+        stored = repo.cache_dir / "mutations" / repo_id.replace("/", "--") / new / path
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_bytes(data)
+        tree[path] = make_entry(repo_id, path, stored, None)
+    trees = repo.trees()
+    with repo._lock:
+        trees[new] = tree
+        repo.revisions["main"] = new
+        repo.meta["sha"] = new
+        repo.meta["lastModified"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    return new
+
+
+def set_license(emu: HubEmulator, repo_id: str, license: str) -> str:
+    """Commit a README whose front matter says `license: {license}`; returns the new sha."""
+    repo = emu.repos[repo_id]
+    entry = repo.tree(repo.revisions["main"]).get("README.md")
+    text = entry.content().decode("utf-8", errors="replace") if entry else ""
+    front: dict[str, Any] = {}
+    body = text
+    if text.startswith("---\n") and "\n---" in text[3:]:
+        end = text.index("\n---", 3)
+        front = yaml.safe_load(text[4:end]) or {}
+        body = text[end + 4 :].lstrip("-\n")
+    front["license"] = license
+    if isinstance(repo.meta.get("card_data"), dict):
+        repo.meta["card_data"] = {**repo.meta["card_data"], "license": license}
+    readme = "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n" + body
+    return commit_files(emu, repo_id, {"README.md": readme.encode()})
+
+
+def set_gated(emu: HubEmulator, repo_id: str, gated: str | bool, approve: tuple[str, ...] = ()) -> None:
+    """Change the repo's gating setting (not a commit, as on the Hub), approving the tokens in `approve`."""
+    meta = emu.repos[repo_id].meta
+    meta["gated"] = gated
+    meta["allowed_tokens"] = [*meta.get("allowed_tokens", ()), *approve]
+
+
+def set_stats(emu: HubEmulator, repo_id: str, **stats: int) -> None:
+    """Set `downloads` / `likes` / `trendingScore` the listing reports and sorts by."""
+    emu.repos[repo_id].meta.update(stats)
+
+
+def delete_repo(emu: HubEmulator, repo_id: str) -> None:
+    """Remove the repo: model info, resolve and the listing answer as for a repo that never existed."""
+    with emu._lock:
+        emu.repos.pop(repo_id, None)
+
+
+def reload_repos(emu: HubEmulator, cache_dir: Path) -> None:
+    """Undo every mutation: the repos as the corpus folder has them (tests sharing one emulator call it first)."""
+    fresh = load_repos(emu.root, cache_dir)
+    with emu._lock:
+        emu.repos = fresh
+        emu._blobs.clear()

@@ -1,0 +1,134 @@
+"""Hub model listings (`GET /api/models`, paginated by `Link: <…>; rel="next"`) and one-call repo heads.
+
+The listing asks for `expand[]=sha` and `expand[]=gated`, so an audit learns every repo's commit from the listing
+pages alone and an unchanged repo costs no request of its own. API reference: https://huggingface.co/docs/hub/api
+(`GET /api/models`) and huggingface_hub `HfApi.list_models` (`ExpandModelProperty_T`: the accepted `expand` keys).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+
+from cardscan.errors import ErrorCode, ScanError
+from cardscan.sources.http import HubStats, Transport, next_link
+from cardscan.sources.hub import API_BODY_LIMIT, HUB_ERROR_CODES, MAX_TREE_PAGES, STATUS_CODES, HubConfig
+
+# The Hub caps the page size (`limit`) at 1000; huggingface_hub stops after `limit` items itself.
+MAX_PAGE = 1000
+SORT_KEYS = ("downloads", "likes", "lastModified")
+# What each listed item must carry for an incremental audit: the commit and the gating setting.
+HEAD_EXPAND = ("sha", "gated", "lastModified")
+
+
+@dataclass(frozen=True)
+class ListingQuery:
+    """One `/api/models` query, as the CLI's listing options give it."""
+
+    author: str | None = None
+    """Namespace (user or org) whose models to list."""
+    search: str | None = None
+    """Substring of the repo id."""
+    filters: tuple[str, ...] = ()
+    """Tags every listed model must have (library, task, `gguf`…)."""
+    sort: str | None = None
+    """downloads | likes | lastModified (descending)."""
+    limit: int | None = None
+    """Stop after this many models."""
+
+
+@dataclass(frozen=True)
+class RepoHead:
+    """What one listing item (or one model-info call) says about a repo's current state."""
+
+    repo_id: str
+    """Canonical repo id."""
+    sha: str | None
+    """Commit of the revision asked for (main for listings)."""
+    gated: str | bool | None
+    """`False`, `"auto"` or `"manual"`; None when the answer did not say."""
+    last_modified: str | None
+    """ISO timestamp of the last commit, when given."""
+
+
+def list_models(
+    session: requests.Session, config: HubConfig, query: ListingQuery, stats: HubStats | None = None
+) -> Iterator[RepoHead]:
+    """Every model the query matches, page by page (memory: one page), with its sha and gating."""
+    transport = _transport(session, config, stats)
+    params: list[tuple[str, str]] = [(k, v) for k, v in (("author", query.author), ("search", query.search)) if v]
+    params += [("filter", f) for f in query.filters]
+    if query.sort:
+        params += [("sort", query.sort), ("direction", "-1")]
+    params += [("limit", str(min(query.limit or MAX_PAGE, MAX_PAGE)))]
+    params += [("expand[]", key) for key in HEAD_EXPAND]
+    url: str | None = f"{config.endpoint}/api/models?{urlencode(params)}"
+    seen: set[str] = set()
+    given = 0
+    while url is not None:
+        if url in seen or len(seen) >= MAX_TREE_PAGES:
+            raise ScanError(ErrorCode.NETWORK, "model listing does not end (page loop)")
+        seen.add(url)
+        reply = transport.get(url, {}, token=config.token, limit=API_BODY_LIMIT)
+        page = _decode(reply.status, reply.headers, reply.body, "model listing")
+        if not isinstance(page, list):
+            raise ScanError(ErrorCode.MALFORMED, "model listing page is not a JSON list")
+        for item in page:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                yield _head(item)
+                given += 1
+                if query.limit is not None and given >= query.limit:
+                    return
+        url = next_link(reply.headers, url)
+
+
+def repo_head(
+    session: requests.Session, config: HubConfig, repo_id: str, revision: str = "main", stats: HubStats | None = None
+) -> RepoHead:
+    """One model-info call restricted to sha + gating: is this repo at the commit we already know?"""
+    transport = _transport(session, config, stats)
+    query = urlencode([("expand[]", key) for key in HEAD_EXPAND])
+    url = f"{config.endpoint}/api/models/{quote(repo_id, safe='/')}/revision/{quote(revision, safe='')}?{query}"
+    reply = transport.get(url, {}, token=config.token, limit=API_BODY_LIMIT)
+    info = _decode(reply.status, reply.headers, reply.body, f"model info of {repo_id}")
+    if not isinstance(info, dict):
+        raise ScanError(ErrorCode.MALFORMED, f"model info of {repo_id} is not a JSON object")
+    return _head({"id": repo_id, **info})
+
+
+def _transport(session: requests.Session, config: HubConfig, stats: HubStats | None) -> Transport:
+    return Transport(
+        session=session,
+        stats=stats or HubStats(),
+        timeout=config.timeout,
+        max_retries=config.max_retries,
+        max_total_wait=config.max_total_wait,
+        user_agent=config.user_agent,
+    )
+
+
+def _head(item: dict[str, Any]) -> RepoHead:
+    sha, gated, modified = item.get("sha"), item.get("gated"), item.get("lastModified")
+    return RepoHead(
+        repo_id=str(item["id"]),
+        sha=sha if isinstance(sha, str) else None,
+        gated=gated if isinstance(gated, (bool, str)) else None,
+        last_modified=modified if isinstance(modified, str) else None,
+    )
+
+
+def _decode(status: int, headers: Mapping[str, str], body: bytes, what: str) -> object:
+    """JSON of a successful reply; a ScanError with the Hub's own error code otherwise."""
+    if status >= 400:
+        hub_code = headers.get("X-Error-Code", "")
+        code = HUB_ERROR_CODES.get(hub_code) or STATUS_CODES.get(status, ErrorCode.NETWORK)
+        raise ScanError(code, f"{what}: HTTP {status}{f' ({hub_code})' if hub_code else ''}")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ScanError(ErrorCode.MALFORMED, f"{what} reply is not JSON: {exc}") from None
