@@ -107,9 +107,10 @@ class HubSession(requests.Session):
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in settings.items()}
 
 
-def make_session(concurrency: int = 64) -> HubSession:
-    """A session whose pool keeps `concurrency` connections per origin alive (batch workers × reads per scan)."""
-    return HubSession(concurrency)
+def make_session(pool_maxsize: int = 64) -> HubSession:
+    """A session whose pool keeps `pool_maxsize` connections per origin alive (size it to the batch's concurrent
+    requests: workers × reads in flight per scan)."""
+    return HubSession(pool_maxsize)
 
 
 def limiter_of(session: requests.Session) -> RateLimiter | None:
