@@ -50,7 +50,8 @@ def test_batch_keeps_input_order_and_worst_exit_code(tmp_path):
     targets.write_text(f"# comment\n{EXAMPLE}\n./no/such/folder\n{EXAMPLE}\n")
     result = invoke("--from-file", str(targets), "--format", "json")
     assert result.exit_code == 2  # bad_input is the worst failure here
-    docs = json.loads(result.output)
+    assert "line 3: './no/such/folder'" in result.stderr  # reported up front, with its line number
+    docs = json.loads(result.stdout)
     assert [d["status"] for d in docs] == ["ok", "error", "ok"]
     assert docs[1]["error"]["code"] == "bad_input"
 

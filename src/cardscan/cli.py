@@ -362,12 +362,14 @@ def _read_targets(path: Path) -> list[str]:
 
     entries = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(text.splitlines(), 1)]
     entries = [(n, t) for n, t in entries if t]
-    # Every line is checked before anything is scanned, and the bad ones are reported together.
+    # Every line is checked before anything is scanned; the bad ones are reported together, up front, with their
+    # line numbers. They are never scanned (each becomes a bad_input result, so nothing in the list goes missing
+    # and the exit code says 2), and the valid lines still run.
     bad = [(n, t, why) for n, t in entries if (why := target_problem(t)) is not None]
     if bad:
         shown = "\n".join(f"  line {n}: {t[:80]!r}: {why}" for n, t, why in bad[:20])
         more = f"\n  … and {len(bad) - 20:,} more" if len(bad) > 20 else ""
-        _fail(f"--from-file {path}: {len(bad):,} invalid line(s), nothing scanned:\n{shown}{more}")
+        sys.stderr.write(f"cardscan: --from-file {path}: {len(bad):,} invalid line(s), not scanned:\n{shown}{more}\n")
     return [t for _, t in entries]
 
 
