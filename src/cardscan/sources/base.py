@@ -83,15 +83,20 @@ class IOStats:
             self.bytes_read += bytes_read
             self.retries += retries
 
-    def count(self, bucket: str, *, limited: bool = False, waited: float = 0.0) -> None:
-        """Count one request in its rate-limit bucket (`api`, `resolvers`, `cdn`; `pages` only in `requests`)."""
+    def count(self, bucket: str, *, waited: float = 0.0) -> None:
+        """Count one request in its rate-limit bucket (`api`, `resolvers`, `cdn`; `pages` only in `requests`) and
+        the seconds it waited for the rate limiter."""
         with self._lock:
             if bucket in ("api", "resolvers", "cdn"):
                 setattr(self, bucket, getattr(self, bucket) + 1)
-            self.rate_limited += limited
             if waited:
                 self.rate_wait_s += waited
                 self._waits[bucket] = self._waits.get(bucket, 0.0) + waited
+
+    def note_rate_limited(self) -> None:
+        """Count one 429 answer."""
+        with self._lock:
+            self.rate_limited += 1
 
     def buckets(self) -> dict[str, Any]:
         """The per-bucket counters as IOReport fields."""

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -89,7 +90,7 @@ class HubSession(requests.Session):
         adapter = HTTPAdapter(pool_connections=ORIGIN_POOLS, pool_maxsize=max(1, concurrency), max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
-        self._env: dict[tuple, dict] = {}
+        self._env: dict[tuple[object, ...], dict[str, Any]] = {}
 
     def resolve_redirects(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Redirects are followed by Transport._follow (token and origin rules); requests would still prepare the
@@ -216,7 +217,7 @@ def server_wait(headers: Mapping[str, str]) -> float | None:
 
 def backoff(attempt: int) -> float:
     """Exponential delay before try `attempt + 2`, with a little jitter."""
-    base = min(BACKOFF_FIRST * 2**attempt, BACKOFF_CAP)
+    base = min(BACKOFF_FIRST * 2.0**attempt, BACKOFF_CAP)
     return base + random.uniform(0, JITTER * base)
 
 
@@ -241,6 +242,7 @@ class Transport:
     _located: dict[str, str] = field(default_factory=dict, repr=False)
     """Hub URL → the other-origin URL it redirects to (learnt by `locate` or a first read), reused by later reads."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _home: tuple[str, str, int | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -373,7 +375,7 @@ class Transport:
             raise
         self.limiter.done(bucket, resp.status_code, resp.headers)
         if resp.status_code == 429:
-            self.stats.count("", limited=True)
+            self.stats.note_rate_limited()
         return resp
 
     def _discard(self, resp: requests.Response) -> None:

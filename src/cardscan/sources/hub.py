@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -238,7 +239,7 @@ class HubSource:
             url = next_link(reply.headers, url)
         return tuple(files)
 
-    def _json(self, url: str, what: str) -> dict:
+    def _json(self, url: str, what: str) -> dict[str, Any]:
         """GET an API URL and decode a JSON object."""
         data = _decode_json(self._get(url, {}, limit=API_BODY_LIMIT, what=what), what)
         if not isinstance(data, dict):
