@@ -181,7 +181,7 @@ def test_500_repo_batch_with_10_percent_faults(batch_hub):
     assert len(kind_of) == BATCH // 10
     start = time.monotonic()
     results = scan_many(ids, options(hub, "hf_canary_token", retries=2, timeout=1.0), workers=32)
-    assert time.monotonic() - start < 25  # nothing hangs
+    assert time.monotonic() - start < 60  # nothing hangs (about 20 s here on 2 busy cores)
     transient = {kind for kind, _, ok in FAULTS if ok}
     for r in results:
         kind = kind_of.get(r.input)

@@ -110,7 +110,7 @@ def test_2000_repo_batch_on_free_quotas_has_no_429(tmp_path: Path) -> None:
     assert limited == 0 and statuses.count(429) == 0 and len(statuses) == 2000
     report = session.limiter.report()
     assert report.requests == {"api": 2000} and report.bound == "api" and report.waited_s["api"] > 0
-    assert wall < 30
+    assert wall < 60  # about 11 s here
 
 
 def test_scan_many_paces_a_batch_across_windows(tmp_path: Path) -> None:
