@@ -33,7 +33,7 @@ class Listing:
     """Hub gating (`False`, `"auto"`, `"manual"`)."""
     private: bool = False
     """Whether the Hub marks the repo private."""
-    card_data: dict | None = None
+    card_data: dict[str, Any] | None = None
     """The Hub's parsed card YAML (`cardData`) when it sent one."""
     hub_parameters: dict[str, int] | None = None
     """The Hub's own count (`safetensors.parameters`: stored elements per dtype; wrong for packed formats)."""

@@ -10,7 +10,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -405,11 +405,12 @@ def safetensors_file(
     """Valid safetensors header for `specs`; tensors named in `data` are laid out first and their bytes stored."""
     data = data or {}
     order = [s for s in specs if s.name in data] + sorted((s for s in specs if s.name not in data), key=_name_key)
-    entries, offset = {}, 0
+    entries: dict[str, dict[str, object]] = {}
+    offset = 0
     for s in order:
         entries[s.name] = {"dtype": s.dtype, "shape": list(s.shape), "data_offsets": [offset, offset + s.nbytes]}
         offset += s.nbytes
-    header = {"__metadata__": metadata if metadata is not None else {"format": "pt"}}
+    header: dict[str, object] = {"__metadata__": metadata if metadata is not None else {"format": "pt"}}
     header.update(sorted(entries.items()))
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-(8 + len(raw)) % 8)  # pad so the data section starts 8-aligned
@@ -539,7 +540,7 @@ def weight_files(
     return files
 
 
-def write_files(folder: Path, files: dict[str, HeaderFile | bytes | int]) -> dict[str, int]:
+def write_files(folder: Path, files: Mapping[str, HeaderFile | bytes | int]) -> dict[str, int]:
     """Write repo files under `folder`; returns the declared sizes of header-only / size-only files.
 
     `bytes` → a real small file; `HeaderFile` → its prefix, declared size; `int` → nothing stored, size only.
