@@ -10,10 +10,11 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from typer import _click as click
@@ -172,7 +173,13 @@ def main(
         Optional[Path],  # noqa: UP045
         typer.Option("--output", "-o", help="Write to this file (.json/.csv/.md/.html pick the format; '-' = stdout)."),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Repos scanned at once in a batch.")] = 8,
+    workers: Annotated[int, typer.Option(min=1, max=128, help="Repos scanned at once in a batch.")] = 32,
+    deadline: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            help="Seconds one repo's scan may take in all: reads, retries, pages (default 300).", show_default=False
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a Hub connection or read.")] = 10.0,
     retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failed Hub request.")] = 4,
     debug: Annotated[bool, typer.Option("--debug", help="Log internal errors with their traceback to stderr.")] = False,
@@ -204,16 +211,19 @@ def main(
         revision=revision, token=token, offline=True if offline else None, file=file, context=context, batch=batch,
         kv_dtype=kv_dtype, engine=_value(engine), gpu=gpu, gpus=gpu_names, gpu_util=gpu_util, tp=tp,
         gpu_layers=gpu_layers, mode=mode.value, lora_rank=lora_rank, optimizer=optimizer.value, seq_len=seq_len,
-        timeout=timeout, retries=retries, zero_stage=zero, num_gpus=num_gpus,
+        timeout=timeout, retries=retries, deadline=deadline, zero_stage=zero, num_gpus=num_gpus,
         gradient_checkpointing=not no_checkpointing,
         lora_targets=tuple(t.strip() for t in (lora_targets or "").split(",") if t.strip()),
         flash_attention=not no_flash_attention, curves=fmt == "html",
     )  # fmt: skip
     from cardscan.scanner import Interrupted, scan_many
+    from cardscan.sources.registry import SharedSession
 
+    session = SharedSession(pool_maxsize=max(16, 4 * workers)) if not options.is_offline() else None
+    started = time.monotonic()
     with _Progress(len(all_targets)) as tick:
         try:
-            results = scan_many(all_targets, options, workers=workers, on_result=tick)
+            results = scan_many(all_targets, options, workers=workers, on_result=tick, session=session)
         except Interrupted as stop:  # Ctrl-C or SIGTERM: still write what was scanned, then leave at once
             signal.signal(signal.SIGINT, _exit_now)  # a second Ctrl-C while writing: exit, no traceback
             results = stop.results
@@ -222,6 +232,7 @@ def main(
             # Scans still running are abandoned: don't wait for their threads (a stalled server could hold them
             # for the whole read timeout), the results are written.
             _exit_now(exit_code(results))
+    _batch_summary(results, time.monotonic() - started, session)
     _write(results, fmt, output)
     raise typer.Exit(exit_code(results))
 
@@ -466,25 +477,64 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 class _Progress:
-    """A progress line on stderr for batches on a terminal; silent otherwise (pipes, CI, single scans)."""
+    """A progress bar on stderr for batches on a terminal (done, failed, rate, ETA: rich.progress); silent otherwise
+    (pipes, CI, single scans)."""
 
     def __init__(self, total: int) -> None:
         self.total, self.done, self.failed = total, 0, 0
         self.live = total > 1 and sys.stderr.isatty()
+        self.bar: Any = None
 
     def __enter__(self) -> Callable[[int, ScanResult], None]:
+        if self.live:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )  # fmt: skip
+
+            self.bar = Progress(
+                TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            )  # fmt: skip
+            self.bar.start()
+            self.task = self.bar.add_task("scan", total=self.total, failed=0)
         return self.tick
 
     def tick(self, _index: int, result: ScanResult) -> None:
         self.done += 1
         self.failed += 0 if result.ok else 1
-        if self.live:
-            sys.stderr.write(f"\rscanned {self.done}/{self.total} ({self.failed} failed)")
-            sys.stderr.flush()
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, failed=self.failed)
 
     def __exit__(self, *exc: object) -> None:
-        if self.live:
-            sys.stderr.write("\n")
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _batch_summary(results: Sequence[ScanResult], seconds: float, session: Any) -> None:
+    """One line on stderr after a batch: how many, how fast, and how long the Hub's rate limits held it back."""
+    if len(results) < 2:
+        return
+    failed = sum(not r.ok for r in results)
+    line = f"cardscan: {len(results):,} scanned in {seconds:.1f} s ({len(results) / max(seconds, 1e-9):.1f}/s), {failed:,} failed"
+    made = session.made() if session is not None else None
+    limiter = getattr(made, "limiter", None)  # the batch's shared RateLimiter (sources/ratelimit.py)
+    if limiter is not None:
+        report = limiter.report()
+        if report.total_waited_s > 0 or any(report.limited.values()):
+            limited = sum(report.limited.values())
+            line += (
+                f"; waited {report.total_waited_s:.1f} s on Hub rate limits (bucket {report.bound}), {limited} × 429"
+            )
+    sys.stderr.write(line + "\n")
 
 
 def exit_code(results: Sequence[ScanResult]) -> int:

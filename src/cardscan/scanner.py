@@ -111,11 +111,14 @@ def _parse_part(source: Source, part: parts.Part, target: str) -> Parsed | None:
     return interpret(f"{target}/{part.folder}", fetch(sub, sub_listing, selection))
 
 
+DEFAULT_WORKERS = 32  # 1,000 repos at 50 ms: 27.4 s with 8 workers, 16.1 s with 16, 12.7 s with 32 (bench/peers.py)
+
+
 def iter_scan(
     targets: Iterable[str],
     options: ScanOptions | None = None,
     *,
-    workers: int = 8,
+    workers: int = DEFAULT_WORKERS,
     session: Any = None,
 ) -> Iterator[tuple[int, ScanResult]]:
     """Scan inputs concurrently over one connection pool, yielding (input index, result) as each finishes.
@@ -125,7 +128,8 @@ def iter_scan(
     """
     options = options or ScanOptions()
     if session is None and not options.is_offline():
-        session = SharedSession()
+        # One pool for the batch, sized to what is in flight: each scan reads several files at once.
+        session = SharedSession(pool_maxsize=max(16, 4 * workers))
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan")
     pending: dict[Future[ScanResult], int] = {}
     try:
@@ -153,7 +157,7 @@ def scan_many(
     targets: Sequence[str],
     options: ScanOptions | None = None,
     *,
-    workers: int = 8,
+    workers: int = DEFAULT_WORKERS,
     session: Any = None,
     on_result: Callable[[int, ScanResult], None] | None = None,
 ) -> list[ScanResult]:

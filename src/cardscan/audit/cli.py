@@ -113,7 +113,7 @@ def audit(
     ] = False,
     revision: Annotated[str, typer.Option("--revision", "-r", help="Revision for targets without @rev.")] = "main",
     token: Annotated[Optional[str], typer.Option(help="Hub token (default: HF_TOKEN).", show_default=False)] = None,  # noqa: UP045
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Repos read at once.")] = 8,
+    workers: Annotated[int, typer.Option(min=1, max=128, help="Repos read at once.")] = 32,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a Hub connection or read.")] = 10.0,
     retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failed Hub request.")] = 4,
 ) -> None:

@@ -61,9 +61,10 @@ class SharedSession:
     """A batch's one HTTP session (one connection pool for every worker), built on first use so that a batch of
     local folders never loads the HTTP stack."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool_maxsize: int = 64) -> None:
         self._session: Any = None
         self._lock = threading.Lock()
+        self._pool_maxsize = pool_maxsize
 
     def get(self) -> Any:
         """The session, made once."""
@@ -71,8 +72,12 @@ class SharedSession:
             if self._session is None:
                 from cardscan.sources.http import make_session
 
-                self._session = make_session()
+                self._session = make_session(self._pool_maxsize)
             return self._session
+
+    def made(self) -> Any:
+        """The session if one was made (a batch of local folders makes none)."""
+        return self._session
 
 
 def _open_hub(target: str, options: ScanOptions, session: Any) -> Opened:
@@ -87,6 +92,8 @@ def _open_hub(target: str, options: ScanOptions, session: Any) -> Opened:
         timeout=options.timeout,
         max_retries=options.retries,
     )
+    if options.deadline is not None:
+        config = replace(config, deadline=options.deadline)
     source: Source = HubSource(repo_id, revision, session=session, config=config)  # type: ignore[assignment]
     return source, repo_id, revision
 
