@@ -161,10 +161,16 @@ MODALITY_PREFIXES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+_ALL_MODALITY_PREFIXES = tuple(p for prefixes in MODALITY_PREFIXES.values() for p in prefixes)
+
+
 def _by_component(fetched: Fetched, total: int) -> dict[str, int]:
     """Split a multimodal count by part; counted per part with the same rules as the whole."""
+    tensors = [t for h in fetched.headers for t in h.tensors]
+    if not any(t.name.startswith(_ALL_MODALITY_PREFIXES) for t in tensors):
+        return {}  # a text-only model: one C-level check per tensor
     groups: dict[str, list[TensorInfo]] = {}
-    for t in (t for h in fetched.headers for t in h.tensors):
+    for t in tensors:
         part = next((k for k, prefixes in MODALITY_PREFIXES.items() if t.name.startswith(prefixes)), "language")
         groups.setdefault(part, []).append(t)
     if len(groups) < 2:

@@ -6,8 +6,9 @@ Formulas and engine policies: docs/memory-model.md ("KV cache").
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cardscan.errors import ErrorCode, ScanError
 from cardscan.tensors import DTYPE_ALIASES
@@ -222,6 +223,33 @@ def _cross_kind(facts: ArchFacts, bpe: float, policy: KVPolicy) -> KindKV:
 
 
 def kv_cache(facts: ArchFacts, policy: KVPolicy, kv_dtype: str = "auto") -> KVResult:
+    """KV cache + recurrent state of `facts` under `policy`, per rank (memoised: a scan's fit matrix, verdict and
+    capacity searches ask for the same context many times)."""
+    return _memo(_KV_MEMO, facts, (policy, kv_dtype), lambda: _kv_cache(facts, policy, kv_dtype))
+
+
+# (id(facts), *key) → (facts, value): the facts object is kept so its id cannot be reused while it is cached.
+_KV_MEMO: dict[tuple[object, ...], tuple[ArchFacts, KVResult]] = {}
+_LAYERS_MEMO: dict[tuple[object, ...], tuple[ArchFacts, str]] = {}
+_MEMO_SIZE = 4096
+T = TypeVar("T")
+
+
+def _memo(memo: dict[tuple[object, ...], tuple[ArchFacts, T]], facts: ArchFacts, key: tuple[object, ...],
+          compute: Callable[[], T]) -> T:  # fmt: skip
+    """A per-facts cache (ArchFacts are frozen; their own hash would walk every layer on each call)."""
+    full = (id(facts), *key)
+    hit = memo.get(full)
+    if hit is not None and hit[0] is facts:
+        return hit[1]
+    value = compute()
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()  # bounded; a batch's repos do not share facts
+    memo[full] = (facts, value)
+    return value
+
+
+def _kv_cache(facts: ArchFacts, policy: KVPolicy, kv_dtype: str = "auto") -> KVResult:
     """KV cache + recurrent state of `facts` under `policy`, per rank."""
     dtype = resolve_kv_dtype(kv_dtype, facts)
     bpe = KV_DTYPES[dtype]
@@ -246,6 +274,10 @@ def kv_cache(facts: ArchFacts, policy: KVPolicy, kv_dtype: str = "auto") -> KVRe
 
 def describe_layers(facts: ArchFacts) -> str:
     """One line such as "10 of 62 layers full attention; 52 sliding (window 1024)"."""
+    return _memo(_LAYERS_MEMO, facts, (), lambda: _describe_layers(facts))
+
+
+def _describe_layers(facts: ArchFacts) -> str:
     counts = facts.kind_counts
     n = facts.num_layers or len(facts.layers)
     if facts.is_encoder_only:

@@ -231,8 +231,10 @@ def sniff(tensors: Sequence[TensorInfo]) -> QuantFormat | None:
     qweight = next((t for n, t in names.items() if n.endswith(".qweight")), None)
     if qweight is not None:
         return FORMATS_BY_METHOD[_gptq_or_awq(qweight, names)]
-    for fmt in FORMATS:
-        if fmt.markers and any(n.endswith(fmt.markers) for n in names):
+    markers = tuple(m for fmt in FORMATS for m in fmt.markers)
+    marked = [n for n in names if n.endswith(markers)]  # one C-level pass; most checkpoints have none
+    for fmt in FORMATS if marked else ():
+        if fmt.markers and any(n.endswith(fmt.markers) for n in marked):
             return fmt
     if any(t.dtype == "U32" and n.endswith(".weight") and f"{n[:-7]}.scales" in names for n, t in names.items()):
         return FORMATS_BY_METHOD["mlx"]
