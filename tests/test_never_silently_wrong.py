@@ -68,3 +68,20 @@ def test_no_ok_result_shows_zero_or_negative_figures() -> None:
         assert m is not None and m.context > 0 and m.weights_bytes > 0 and m.total_bytes > 0
         assert min(m.kv_cache_bytes, m.activations_bytes, m.overhead_bytes) >= 0
         assert all(v > 0 for v in r.precision_bytes.values())
+
+
+def test_every_format_shows_the_same_agreement_rows_without_a_card(tmp_path: Path) -> None:
+    """A repo without a README whose name claims a size: table and markdown show the name's check JSON reports."""
+    from cardscan.render import render
+
+    folder = tmp_path / "Llama-2-13b-test"
+    folder.mkdir()
+    for f in ROOT.joinpath("examples", "llama-2-7b").iterdir():
+        if f.name != "README.md":
+            (folder / f.name).write_bytes(f.read_bytes())
+    r = scan(str(folder))
+    differs = [a for a in r.agreement if a.status == "differs"]
+    assert differs and differs[0].field == "parameters" and "name says 13B" in differs[0].note
+    for fmt in ("table", "markdown", "json"):
+        assert "name says 13B" in render([r], fmt), fmt
+    assert ",differs," in render([r], "csv")  # csv carries the status column

@@ -292,6 +292,6 @@ def test_gguf_repo_with_a_card(tmp_path):
     }
     text = render([r, r], "markdown")
     assert_tables_consistent(text)
-    assert "| Card claims | 8.00B parameters, gguf |" in text
+    assert "| Card claims | 8.00B parameters, gguf via llama.cpp |" in text
     assert "| Agreement: parameters | differs (" in text
     check_html(render([r], "html"))

@@ -213,8 +213,8 @@ def _weight_rows(r: ScanResult, w: Weights) -> list[Row]:
 
 
 def _card_rows(r: ScanResult, card: CardInfo) -> list[Row]:
-    if not card.present:
-        return [("Model card", "none")]
+    if not card.present:  # the repo name's claims are still checked
+        return [("Model card", "none"), *_agreement_rows(r)]
     claims = []
     if card.parameters:
         claims.append(f"{count(card.parameters)} parameters")
@@ -222,16 +222,22 @@ def _card_rows(r: ScanResult, card: CardInfo) -> list[Row]:
         claims.append(f"{count(card.active_parameters)} active")
     if card.quantization:
         cq = card.quantization
-        claims.append(" ".join(x for x in (cq.method, f"{cq.bits:g}-bit" if cq.bits else None) if x) or "quantized")
+        parts = (cq.method or cq.scheme, f"{cq.bits:g}-bit" if cq.bits else None, f"via {cq.tool}" if cq.tool else None)
+        claims.append(" ".join(x for x in parts if x) or "quantized")
     claims.extend(card.dtypes)
     rows = [("Card claims", ", ".join(claims) or "nothing measurable")]
-    rows += [(f"Agreement: {a.field}", f"{a.status} ({a.note})") for a in r.agreement if a.status != "unknown"]
+    rows += _agreement_rows(r)
     if card.base_model:
         base = card.base_model if isinstance(card.base_model, str) else ", ".join(card.base_model)
         rows.append(("Base model", base + (f" ({card.base_model_relation})" if card.base_model_relation else "")))
     if card.license:
         rows.append(("License", card.license))
     return rows
+
+
+def _agreement_rows(r: ScanResult) -> list[Row]:
+    """The agreement rows JSON and CSV carry, by whom the claim was made (card or name)."""
+    return [(f"Agreement: {a.field}", f"{a.status} ({a.note})") for a in r.agreement if a.status != "unknown"]
 
 
 # ---- Markdown layout -----------------------------------------------------------------------------------------

@@ -189,7 +189,11 @@ def _weights_line(w: Weights, q: QuantInfo | None) -> str:
 
 def _card_line(r: ScanResult, card: CardInfo) -> Text:
     if not card.present:
-        return Text("no model card", style="dim")
+        text = Text("no model card", style="dim")
+        for a in (a for a in r.agreement if a.status != "unknown"):  # the repo name's claims are still checked
+            style = {"consistent": "green", "differs": "red"}.get(a.status, "dim")
+            text.append(f"  {a.field}: {a.status} ({a.note})", style=style)
+        return text
     claims = []
     if card.parameters:
         claims.append(count(card.parameters, label=True))
@@ -199,7 +203,8 @@ def _card_line(r: ScanResult, card: CardInfo) -> Text:
         claims.append(f"{card.experts}x{count(card.expert_size, label=True)} experts")
     if card.quantization:
         q = card.quantization
-        claims.append(" ".join(p for p in (q.method, f"{q.bits:g}-bit" if q.bits else "") if p) or "quantized")
+        parts = (q.method or q.scheme, f"{q.bits:g}-bit" if q.bits else "", f"via {q.tool}" if q.tool else "")
+        claims.append(" ".join(p for p in parts if p) or "quantized")
     claims.extend(card.dtypes)
     text = Text("claims " + (", ".join(claims) if claims else "nothing measurable"))
     for a in (a for a in r.agreement if a.status != "unknown"):
