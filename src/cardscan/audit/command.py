@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cardscan.audit import report
+from cardscan.audit.diff import diff_runs
 from cardscan.audit.policy import Policy, PolicyError, load_policy, outcome_dict
 from cardscan.audit.runner import RepoDone, Tally, run_audit
 from cardscan.audit.store import RunInfo, Store, StoreError, open_store
@@ -95,7 +96,7 @@ def _audit(
     args: AuditArgs,
     policy: Policy,
     name: str,
-    spec: dict,
+    spec: dict[str, Any],
     targets: Iterator[Target],
     total: int | None,
     session: Any,
@@ -339,7 +340,7 @@ def diff_command(run_a: int | None, run_b: int | None, db: str | None, name: str
         except (StoreError, UsageError) as exc:
             _err(str(exc))
             return USAGE
-        changes = list(report.diff_runs(store, old, new))
+        changes = list(diff_runs(store, old, new))
     if fmt == "json":
         sys.stdout.write(json.dumps({"from": report._run(old), "to": report._run(new),
                                      "changes": [report._change(c) for c in changes]}, indent=1) + "\n")  # fmt: skip

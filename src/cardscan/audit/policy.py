@@ -295,7 +295,9 @@ def parse_bytes(value: Any) -> int | None:
     return int(float(m.group(1)) * _BYTE_UNITS[unit])
 
 
-def _scalar(kind: str, convert: Callable[[Any], Any], hint: str):
+def _scalar(
+    kind: str, convert: Callable[[Any], Any], hint: str
+) -> Callable[[_Checker, yaml.Node, str], dict[str, Any]]:
     def parse(check: _Checker, node: yaml.Node, key: str) -> dict[str, Any]:
         got = convert(check.value(node)) if isinstance(node, yaml.ScalarNode) else None
         if got is None:
@@ -528,7 +530,9 @@ def _judge_fit(record: Mapping[str, Any], p: dict[str, Any]) -> tuple[str, str, 
     )
 
 
-def estimate_fit(result: Mapping[str, Any], config: Mapping[str, Any] | None, p: Mapping[str, Any]) -> dict | None:
+def estimate_fit(
+    result: Mapping[str, Any], config: Mapping[str, Any] | None, p: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """THE call into estimate/: memory per GPU for a stored result at the rule's settings (None without config).
 
     Kept in this one function so a change of the estimator's public API is a change here only.

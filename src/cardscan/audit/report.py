@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
@@ -178,7 +178,9 @@ def write_json(out: IO[str], store: Store, s: Summary) -> None:
     out.write("\n]}\n")
 
 
-def jsonl_repo_line(repo: str, revision: str, facts: dict, outcomes: list[dict], reused: bool) -> str:
+def jsonl_repo_line(
+    repo: str, revision: str, facts: Mapping[str, Any], outcomes: Sequence[Mapping[str, Any]], reused: bool
+) -> str:
     """The line written the moment a repo finishes (`--format jsonl`)."""
     errors = sum(1 for o in outcomes if o["status"] == "fail" and o["severity"] == "error")
     warnings = sum(1 for o in outcomes if o["status"] == "fail" and o["severity"] == "warning")

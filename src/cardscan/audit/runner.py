@@ -160,7 +160,7 @@ def _commit_all(
 
 def _work(
     target: Target,
-    previous: tuple[int, str | None, dict] | None,
+    previous: tuple[int, str | None, dict[str, Any]] | None,
     options: ScanOptions,
     session: Any,
     config: Any,
@@ -209,7 +209,9 @@ def _scan(
     return _Work(target, None, record, requests, cost[1] + (result.io.retries if result.io else 0))
 
 
-def _config_json(target: Target, commit: str | None, options: ScanOptions, session: Any) -> tuple[dict | None, int]:
+def _config_json(
+    target: Target, commit: str | None, options: ScanOptions, session: Any
+) -> tuple[dict[str, Any] | None, int]:
     """config.json at the scanned commit, kept so a policy's GPU-fit rule can be re-estimated without a re-read."""
     import json
 

@@ -172,7 +172,7 @@ class Store:
     def unlock_run(self, name: str) -> None:
         raise NotImplementedError
 
-    def _stream(self, sql: str, args: Sequence[Any]) -> Iterator[tuple]:
+    def _stream(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -190,10 +190,10 @@ class Store:
     def _sql(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
 
-    def _one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         cur = self.conn.cursor()
         cur.execute(self._sql(sql), tuple(args))
-        row = cur.fetchone()
+        row: tuple[Any, ...] | None = cur.fetchone()  # DB-API drivers are untyped here
         cur.close()
         return row
 
@@ -303,7 +303,8 @@ class Store:
         row = self._one("SELECT record FROM results WHERE id = ?", (result_id,))
         if row is None:
             raise StoreError(f"no stored result {result_id}")
-        return json.loads(row[0])
+        record: dict[str, Any] = json.loads(row[0])  # commit_repo stores a result dict
+        return record
 
     def done(self, run_id: int, repo: str, revision: str) -> bool:
         """Whether this run already committed this target (resume skips it)."""
@@ -407,7 +408,7 @@ class Store:
         return {k: int(v or 0) for k, v in zip(keys, row or (), strict=False)}
 
 
-def _repo_row(row: tuple) -> RepoRow:
+def _repo_row(row: tuple[Any, ...]) -> RepoRow:
     return RepoRow(int(row[0]), row[1], row[2], int(row[3]), bool(row[4]), row[5], bool(row[6]), int(row[7]),
                    int(row[8]), json.loads(row[9]), json.loads(row[10]), row[11])  # fmt: skip
 
@@ -436,7 +437,7 @@ class SqliteStore(Store):
         # IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of deadlocking.
         self.conn.execute("BEGIN IMMEDIATE")
 
-    def _stream(self, sql: str, args: Sequence[Any]) -> Iterator[tuple]:
+    def _stream(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         cur = self.conn.execute(sql, tuple(args))
         try:
             yield from cur
@@ -505,7 +506,7 @@ class PostgresStore(Store):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("cardscan-migrate"),))
         super().migrate()
 
-    def _stream(self, sql: str, args: Sequence[Any]) -> Iterator[tuple]:
+    def _stream(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         with self.conn.cursor(name=f"cardscan_{os.getpid()}_{id(sql)}") as cur:
             cur.itersize = 2000
             cur.execute(self._sql(sql), tuple(args))

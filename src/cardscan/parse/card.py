@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from cardscan.parse.ggml_types import GGML_TYPES, GGUF_TYPE_NAMES
 from cardscan.parse.quant_formats import METHOD_ALIASES, TOOL_FORMATS
@@ -180,6 +181,8 @@ _FAMILY_BITS: dict[str, float] = {
     "fp6": 6, "int6": 6, "int5": 5, "int4": 4, "fp4": 4, "nf4": 4, "int3": 3, "int2": 2, "int1": 1,
 }  # fmt: skip
 
+_T = TypeVar("_T")  # element type of `_unique`
+
 # Observed methods that are containers for several number formats: a card naming the format, not the container,
 # agrees with them when the format matches (compressed-tensors `mxfp4-pack-quantized`, ModelOpt NVFP4, GGUF MXFP4).
 _CONTAINERS = frozenset({"compressed-tensors", "modelopt", "torchao", "gguf", "mlx", "quanto", "fp8", "mxfp4"})
@@ -319,7 +322,9 @@ class _Hint:
 # ---- parse_card --------------------------------------------------------------------------------------------
 
 
-def parse_card(text: str | bytes | None, repo_id: str | None = None, hub_card_data: Mapping | None = None) -> CardInfo:
+def parse_card(
+    text: str | bytes | None, repo_id: str | None = None, hub_card_data: Mapping[str, Any] | None = None
+) -> CardInfo:
     """Read a README.md (bytes or str, may be None) plus the repo id: every claim with its evidence."""
     warnings: list[str] = []
     raw = _decode(text)
@@ -344,7 +349,7 @@ def parse_card(text: str | bytes | None, repo_id: str | None = None, hub_card_da
         hub_model_size=_value(chosen, "hub_model_size"),
         dtypes=_dtypes(hints, quant),
         quantization=quant,
-        gguf_types=_unique(h.ev.value for h in hints if h.ev.field == "gguf_type"),
+        gguf_types=_unique(_names(hints, "gguf_type")),
         base_model=base,
         base_model_relation=relation,
         quantized_by=_str_or_none(data.get("quantized_by")),
@@ -367,7 +372,7 @@ def _decode(text: str | bytes | None) -> str | None:
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _split_card(raw: str, hub_card_data: Mapping | None, warnings: list[str]) -> tuple[dict, str]:
+def _split_card(raw: str, hub_card_data: Mapping[str, Any] | None, warnings: list[str]) -> tuple[dict[str, Any], str]:
     """(YAML data, body). Bad or list front matter never raises: warn, use the Hub's cardData if given."""
     match = _FRONT_MATTER.search(raw)
     if not match:
@@ -383,7 +388,7 @@ def _split_card(raw: str, hub_card_data: Mapping | None, warnings: list[str]) ->
         return dict(hub_card_data or {}), body
 
 
-def _front_matter(block: str) -> dict:
+def _front_matter(block: str) -> dict[str, Any]:
     """The YAML block as huggingface_hub's RepoCard reads it (same regex, `yaml.safe_load`, must be a mapping).
 
     Done here rather than through `huggingface_hub.ModelCard`, whose import (hf_api, httpx2) costs ~0.35 s: more
@@ -412,7 +417,7 @@ def _name_hints(name: str) -> list[_Hint]:
     return hints
 
 
-def _yaml_hints(data: Mapping) -> list[_Hint]:
+def _yaml_hints(data: Mapping[str, Any]) -> list[_Hint]:
     """Hints from front-matter fields: tags, library_name, TheBloke's `model_name`."""
     hints: list[_Hint] = []
     for tag in _as_list(data.get("tags")):
@@ -433,7 +438,7 @@ def _size_hints(s: str, source: str, snippet: str, *, labels: bool, rank: tuple[
     hints: list[_Hint] = []
     taken: list[tuple[int, int]] = []
 
-    def add(fld: str, value: object, m: re.Match) -> None:
+    def add(fld: str, value: object, m: re.Match[str]) -> None:
         hints.append(_hint(fld, value, source, snippet, rank))
         taken.append(m.span())
 
@@ -515,7 +520,7 @@ def _word_hints(word: str, source: str, snippet: str, rank: tuple[int, ...], gro
 # ---- hints from the card body -------------------------------------------------------------------------------
 
 
-def _text_hints(body: str, name: str, data: Mapping) -> list[_Hint]:
+def _text_hints(body: str, name: str, data: Mapping[str, Any]) -> list[_Hint]:
     """Hints from the card body: code, URLs and HTML removed; multi-column tables only for GGUF type names."""
     clean = _EMPHASIS.sub("", _NOISE.sub(" ", _FENCE.sub("", body)))
     hints = [_hint("gguf_type", m.group(0).upper(), "text", _snip(clean, m)) for m in _GGUF_TYPE.finditer(clean)]
@@ -548,7 +553,7 @@ def _count_hints(line: str, group: int, mentions: Mapping[int, int]) -> list[_Hi
     taken: list[tuple[int, int]] = []
     near = mentions.get(group, 10**6)
 
-    def add(fld: str, value: object, m: re.Match, label: int = 0) -> None:
+    def add(fld: str, value: object, m: re.Match[str], label: int = 0) -> None:
         hints.append(_Hint(Evidence(fld, value, "text", _snip(line, m)), (label, near, group), group))
         taken.append(m.span())
 
@@ -578,7 +583,7 @@ def _count_hints(line: str, group: int, mentions: Mapping[int, int]) -> list[_Hi
     return hints
 
 
-def _about_other(line: str, m: re.Match) -> bool:
+def _about_other(line: str, m: re.Match[str]) -> bool:
     """Whether the count at `m` is a bound, a comparison, a list member or another model's size."""
     start = m.start()
     window = max(0, start - 50)  # a bounded look-back keeps long lines linear
@@ -632,7 +637,9 @@ def _tokens(s: str) -> set[str]:
     return set(_NAME_TOKEN.findall(s.lower())) - _GENERIC_TOKENS
 
 
-def _base_model(data: Mapping, tags: tuple[str, ...]) -> tuple[str | list[str] | None, str | None, list[_Hint]]:
+def _base_model(
+    data: Mapping[str, Any], tags: tuple[str, ...]
+) -> tuple[str | list[str] | None, str | None, list[_Hint]]:
     """`base_model` and its relation: YAML first, then `base_model:{relation}:{id}` tags, then `quantized_by`."""
     base = data.get("base_model")
     relation = _str_or_none(data.get("base_model_relation"))
@@ -707,7 +714,7 @@ def _pick_active(hints: list[_Hint], total: _Hint | None) -> _Hint | None:
     return texts[0] if len({t.ev.value for t in texts}) == 1 else None
 
 
-def _pick_quant(hints: list[_Hint], relation: str | None, data: Mapping) -> CardQuant | None:
+def _pick_quant(hints: list[_Hint], relation: str | None, data: Mapping[str, Any]) -> CardQuant | None:
     """Storage format, number format, bits and tool: the repo name first, then the front matter, then the body's
     claim sentences. MLX alone is a container (bf16 MLX conversions exist), not a quantization claim."""
     picked = {f: _first_by_source(hints, f) for f in ("quant_method", "quant_scheme", "quant_bits", "quant_tool")}
@@ -751,13 +758,18 @@ def _first_by_source(hints: list[_Hint], fld: str) -> _Hint | None:
 
 def _dtypes(hints: list[_Hint], quant: CardQuant | None) -> tuple[str, ...]:
     """Claimed precision families, in order of first appearance; a scheme's family comes with it."""
-    families = [h.ev.value for h in hints if h.ev.field == "dtype"]
+    families = _names(hints, "dtype")
     if quant and quant.scheme:
         families.insert(0, _SCHEME_FAMILY.get(quant.scheme, quant.scheme))
     return _unique(families)
 
 
 # ---- small helpers -----------------------------------------------------------------------------------------
+
+
+def _names(hints: list[_Hint], fld: str) -> list[str]:
+    """The values of `fld`'s hints, for fields whose hints always hold names (`dtype`, `gguf_type`)."""
+    return [h.ev.value for h in hints if h.ev.field == fld and isinstance(h.ev.value, str)]
 
 
 def _hint(
@@ -767,7 +779,7 @@ def _hint(
     return _Hint(Evidence(fld, value, source, " ".join(snippet.split())[:120]), rank, group)
 
 
-def _snip(s: str, m: re.Match) -> str:
+def _snip(s: str, m: re.Match[str]) -> str:
     """About 120 characters of `s` around a match, on one line."""
     pad = max(0, (120 - (m.end() - m.start())) // 2)
     return " ".join(s[max(0, m.start() - pad) : m.end() + pad].split())[:120]
@@ -782,7 +794,7 @@ def _count(number: str, unit: str) -> int:
     return int(whole) * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
 
 
-def _mentions(lines: Sequence[str], name: str, data: Mapping) -> dict[int, int]:
+def _mentions(lines: Sequence[str], name: str, data: Mapping[str, Any]) -> dict[int, int]:
     """Line index → distance in lines to the nearest line naming the model (repo name, spaced, or `model_name`)."""
     names = {str(data.get("model_name") or "")}
     if name:
@@ -805,7 +817,7 @@ def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in taken)
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: object) -> list[object]:
     """A YAML scalar-or-list as a list."""
     if value is None:
         return []
@@ -820,7 +832,7 @@ def _str_or_none(value: object) -> str | None:
 
 def _dedupe(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
     """Evidence without repeats; GGUF type names keep only their first mention (cards list them many times)."""
-    seen: set = set()
+    seen: set[object] = set()
     out = []
     for ev in evidence:
         key = (ev.field, ev.value, ev.source) if ev.field == "gguf_type" else ev
@@ -830,7 +842,7 @@ def _dedupe(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
     return tuple(out)
 
 
-def _unique(values: Iterable) -> tuple:
+def _unique(values: Iterable[_T]) -> tuple[_T, ...]:
     """Values in first-seen order, without repeats."""
     return tuple(dict.fromkeys(values))
 
@@ -873,7 +885,7 @@ def _rounds_to(claim: int, observed: int) -> bool:
         return False
     if abs(claim - observed) <= 0.15 * observed:
         return True
-    unit = 10 ** (len(str(claim)) - len(str(claim).rstrip("0")))
+    unit: int = 10 ** (len(str(claim)) - len(str(claim).rstrip("0")))
     return round(observed / unit) * unit == claim
 
 

@@ -164,13 +164,13 @@ LAYER_TYPE_KINDS: dict[str, str] = {
 }
 
 
-def _get(cfg: Mapping, name: str, default: Any = None) -> Any:
+def _get(cfg: Mapping[str, Any], name: str, default: Any = None) -> Any:
     """First non-None value among a key's aliases (parse/families.py ALIASES)."""
     value = lookup(cfg, name)
     return default if value is None else value
 
 
-def text_config(config: Mapping) -> Mapping:
+def text_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     """The text part of a multimodal config (transformers `get_text_config()`); the config itself otherwise."""
     for key in ("text_config", "llm_config", "language_config"):
         sub = config.get(key)
@@ -182,7 +182,7 @@ def text_config(config: Mapping) -> Mapping:
 class _Reader:
     """Reads keys and records the ones we had to default."""
 
-    def __init__(self, cfg: Mapping) -> None:
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
         self.cfg = cfg
         self.assumed: list[str] = []
 
@@ -194,7 +194,7 @@ class _Reader:
         return value
 
 
-def _is_encoder_only(cfg: Mapping, model_type: str, archs: Sequence[str]) -> bool:
+def _is_encoder_only(cfg: Mapping[str, Any], model_type: str, archs: Sequence[str]) -> bool:
     if cfg.get("is_decoder") is True or cfg.get("is_encoder_decoder"):
         return False
     if model_type in ENCODER_ONLY_TYPES:
@@ -224,7 +224,7 @@ def _kv_heads_per_layer(r: _Reader, n_layers: int, n_heads: int, model_type: str
     return [int(kv)] * n_layers
 
 
-def _layer_kinds(cfg: Mapping, n_layers: int) -> list[str]:
+def _layer_kinds(cfg: Mapping[str, Any], n_layers: int) -> list[str]:
     """Per-layer attention kind from the config's pattern keys, most explicit first."""
     types = cfg.get("layer_types") or cfg.get("layers_block_type")
     if isinstance(types, str):  # nemotron_h hybrid_override_pattern style "M-M*"
@@ -253,7 +253,7 @@ def _layer_kinds(cfg: Mapping, n_layers: int) -> list[str]:
     return ["sliding"] * n_layers
 
 
-def _recurrent_state(cfg: Mapping, kind: str) -> tuple[int, int]:
+def _recurrent_state(cfg: Mapping[str, Any], kind: str) -> tuple[int, int]:
     """(conv elements, ssm elements) per sequence for a linear-attention or Mamba2 layer, before TP."""
     if kind == "linear":  # Gated DeltaNet (qwen3_next): conv over q,k,v channels; state nv·dk·dv
         d_conv = int(cfg.get("linear_conv_kernel_dim", 4))
@@ -279,7 +279,9 @@ def _attention_layer(kind: str, kv: int, d: int, window: int | None) -> LayerSpe
     return LayerSpec(kind, kv_heads=kv, head_dim_k=d, head_dim_v=d, window=held_window)
 
 
-def _build_layers(cfg: Mapping, n_layers: int, kv_list: list[int], d: int, encoder_only: bool) -> tuple[LayerSpec, ...]:
+def _build_layers(
+    cfg: Mapping[str, Any], n_layers: int, kv_list: list[int], d: int, encoder_only: bool
+) -> tuple[LayerSpec, ...]:
     if encoder_only:
         return tuple(LayerSpec("none") for _ in range(n_layers))
     if cfg.get("kv_lora_rank"):
@@ -306,7 +308,7 @@ def _build_layers(cfg: Mapping, n_layers: int, kv_list: list[int], d: int, encod
     return tuple(layers)
 
 
-def _moe_layers(cfg: Mapping, n_layers: int, n_experts: int) -> tuple[int, ...]:
+def _moe_layers(cfg: Mapping[str, Any], n_layers: int, n_experts: int) -> tuple[int, ...]:
     if not n_experts:
         return ()
     first_dense = int(cfg.get("first_k_dense_replace") or 0)
@@ -315,7 +317,7 @@ def _moe_layers(cfg: Mapping, n_layers: int, n_experts: int) -> tuple[int, ...]:
     return tuple(i for i in range(n_layers) if i >= first_dense and (i + 1) % step == 0 and i not in only_mlp)
 
 
-def _kv_cache_dtype(cfg: Mapping) -> str | None:
+def _kv_cache_dtype(cfg: Mapping[str, Any]) -> str | None:
     quant = cfg.get("quantization_config") or {}
     scheme = quant.get("kv_cache_scheme") if isinstance(quant, Mapping) else None
     if isinstance(scheme, Mapping):
@@ -324,7 +326,7 @@ def _kv_cache_dtype(cfg: Mapping) -> str | None:
     return str(algo).lower() if algo else None
 
 
-def _tied(cfg: Mapping, top: Mapping, model_type: str) -> bool:
+def _tied(cfg: Mapping[str, Any], top: Mapping[str, Any], model_type: str) -> bool:
     for source in (cfg, top):
         if source.get("tie_word_embeddings") is not None:
             return bool(source["tie_word_embeddings"])
@@ -332,13 +334,13 @@ def _tied(cfg: Mapping, top: Mapping, model_type: str) -> bool:
     return tied_default(model_type) is not False
 
 
-def _bias_switches(cfg: Mapping, row: Family | None) -> tuple[tuple[str, bool], ...]:
+def _bias_switches(cfg: Mapping[str, Any], row: Family | None) -> tuple[tuple[str, bool], ...]:
     """Block bias fields set by config keys, generic ones first so a family's own key wins."""
     keys = {**BIAS_KEYS, **(row.bias_keys if row else {})}
     return tuple((f, bool(cfg[k])) for k, fields in keys.items() if isinstance(cfg.get(k), bool) for f in fields)
 
 
-def _norms_per_layer(cfg: Mapping, model_type: str) -> int | None:
+def _norms_per_layer(cfg: Mapping[str, Any], model_type: str) -> int | None:
     """Falcon decides its LayerNorms from flags (modeling_falcon.py FalconDecoderLayer)."""
     if model_type != "falcon":
         return None
@@ -347,7 +349,7 @@ def _norms_per_layer(cfg: Mapping, model_type: str) -> int | None:
     return 1 if cfg.get("parallel_attn") else 2  # parallel block: input_layernorm only
 
 
-def _shared_experts(cfg: Mapping, moe_width: int) -> int:
+def _shared_experts(cfg: Mapping[str, Any], moe_width: int) -> int:
     """Shared experts; qwen2_moe gives one fused shared expert by width (shared_expert_intermediate_size)."""
     n = int(cfg.get("n_shared_experts") or cfg.get("num_shared_experts") or 0)
     width = int(cfg.get("shared_expert_intermediate_size") or 0)
@@ -356,7 +358,7 @@ def _shared_experts(cfg: Mapping, moe_width: int) -> int:
     return n
 
 
-def arch_facts(config: Mapping) -> ArchFacts:
+def arch_facts(config: Mapping[str, Any]) -> ArchFacts:
     """Architecture facts of a config.json dict (multimodal: its text part)."""
     cfg = text_config(config)
     model_type = str(cfg.get("model_type") or config.get("model_type") or "")
@@ -507,7 +509,7 @@ def _decoder_params(f: ArchFacts, row: Family | None) -> int:
     return total
 
 
-def _t5_params(f: ArchFacts, config: Mapping) -> int:
+def _t5_params(f: ArchFacts, config: Mapping[str, Any]) -> int:
     """T5/mT5 (modeling_t5.py): shared embedding, encoder and decoder stacks of bias-free projections, RMS norms,
     one relative-position table per stack (first layer only), untied lm_head when tie_word_embeddings is false."""
     cfg = text_config(config)
@@ -523,7 +525,7 @@ def _t5_params(f: ArchFacts, config: Mapping) -> int:
     return v * h + encoder + decoder + (0 if f.tie_word_embeddings else v * h)
 
 
-def _opt_params(f: ArchFacts, config: Mapping) -> int:
+def _opt_params(f: ArchFacts, config: Mapping[str, Any]) -> int:
     """OPT (modeling_opt.py): embedding of word_embed_proj_dim with project_in/out when it differs from hidden, learned
     positions with an offset of 2, biased q/k/v/o and fc1/fc2, two LayerNorms per layer, a final LayerNorm only for
     pre-norm models, lm_head tied to the embedding."""
@@ -537,7 +539,7 @@ def _opt_params(f: ArchFacts, config: Mapping) -> int:
     return v * proj + ((f.max_context or 0) + 2) * h + project + f.num_layers * layer + 2 * h * pre_norm + head
 
 
-def _encoder_params(f: ArchFacts, config: Mapping) -> int:
+def _encoder_params(f: ArchFacts, config: Mapping[str, Any]) -> int:
     """BERT-style encoder (modeling_bert.py BertModel): word, position and token-type embeddings with a LayerNorm,
     layers of biased q/k/v/o and a 2-matrix MLP with two LayerNorms, and the pooler. Task heads are not counted."""
     cfg = text_config(config)
@@ -547,7 +549,7 @@ def _encoder_params(f: ArchFacts, config: Mapping) -> int:
     return embeddings + f.num_layers * layer + _linear(h, h, True)
 
 
-def _why_none(facts: ArchFacts, row: Family | None, config: Mapping) -> str | None:
+def _why_none(facts: ArchFacts, row: Family | None, config: Mapping[str, Any]) -> str | None:
     """Why no formula applies to this config, or None when one does."""
     if not facts.model_type:
         return "config.json names no model_type"
@@ -564,7 +566,7 @@ def _why_none(facts: ArchFacts, row: Family | None, config: Mapping) -> str | No
     return None
 
 
-def _formula_total(facts: ArchFacts, row: Family | None, config: Mapping) -> int:
+def _formula_total(facts: ArchFacts, row: Family | None, config: Mapping[str, Any]) -> int:
     kind = row.formula if row else "decoder"
     if kind == "t5":
         return _t5_params(facts, config)
@@ -575,7 +577,7 @@ def _formula_total(facts: ArchFacts, row: Family | None, config: Mapping) -> int
     return _decoder_params(facts, row)
 
 
-def count_from_config(config: Mapping, facts: ArchFacts | None = None) -> ConfigCount:
+def count_from_config(config: Mapping[str, Any], facts: ArchFacts | None = None) -> ConfigCount:
     """Parameters from config.json alone: exact for families whose formula matches transformers, approximate with
     the family's measured error bound, or no number (with the reason) where only transformers can build it."""
     facts = facts or arch_facts(config)

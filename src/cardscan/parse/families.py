@@ -251,7 +251,7 @@ def alias_keys(name: str) -> tuple[str, ...]:
     return ALIASES.get(name, (name,))
 
 
-def lookup(config: Mapping, name: str) -> object:
+def lookup(config: Mapping[str, Any], name: str) -> object:
     """First non-None value among the aliases of `name` in one config dict."""
     for key in alias_keys(name):
         if config.get(key) is not None:

@@ -77,7 +77,7 @@ class ArraySummary:
 
 
 Scalar = int | float | bool | str
-MetaValue = Scalar | list | ArraySummary
+MetaValue = Scalar | list["MetaValue"] | ArraySummary
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class _Parser:
             return self.array(depth + 1)
         return self.r.scalar(VALUE_TYPES[type_id][1])  # type: ignore[arg-type]
 
-    def array(self, depth: int) -> list | ArraySummary:
+    def array(self, depth: int) -> list[MetaValue] | ArraySummary:
         if depth > MAX_ARRAY_DEPTH:
             raise FormatError(f"GGUF arrays nested deeper than {MAX_ARRAY_DEPTH}")
         elem = self.r.u32()
@@ -382,6 +382,14 @@ def _vocab_size(metadata: dict[str, MetaValue]) -> int | None:
 MLA_SPLIT_TENSORS = ("attn_k_b.weight", "attn_v_b.weight")
 
 
+def _numbers(value: MetaValue | None) -> list[int | float] | None:
+    """A per-layer list's items when it is a non-empty list of numbers, else None."""
+    if not isinstance(value, list) or not value:
+        return None
+    numbers = [v for v in value if isinstance(v, int | float)]
+    return numbers if len(numbers) == len(value) else None
+
+
 def gguf_config(metadata: dict[str, MetaValue], tensor_names: Iterable[str] = ()) -> dict[str, Any]:
     """HF-config-style facts from GGUF metadata, so one estimator serves both (see ARCH_KEY_MAP).
 
@@ -399,8 +407,8 @@ def gguf_config(metadata: dict[str, MetaValue], tensor_names: Iterable[str] = ()
         config["model_type"] = arch
         for hf_key, suffix in ARCH_KEY_MAP.items():
             value = metadata.get(f"{arch}.{suffix}")
-            if isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
-                config[hf_key], config[f"{hf_key}_per_layer"] = max(value), list(value)
+            if (numbers := _numbers(value)) is not None:
+                config[hf_key], config[f"{hf_key}_per_layer"] = max(numbers), numbers
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 config[hf_key] = value
         rope_dims = metadata.get(f"{arch}.rope.dimension_count")
@@ -465,5 +473,6 @@ def gguf_quant_label(path: str, header: GGUFHeader | None) -> str | None:
             return named
     matches = _QUANT_NAME_RE.findall(PurePosixPath(path).name)
     if matches:
-        return matches[-1].upper()
+        label: str = matches[-1]  # re.findall is typed list[Any]; one group, so each match is a str
+        return label.upper()
     return named

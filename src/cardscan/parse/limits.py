@@ -43,7 +43,8 @@ class LimitExceeded(FormatError):
         self.code = limit.code
         self._args = (limit, got, what)
 
-    def __reduce__(self) -> tuple:  # picklable, so it crosses from an isolated worker (parse/isolate.py) intact
+    # picklable, so it crosses from an isolated worker (parse/isolate.py) intact
+    def __reduce__(self) -> tuple[type[LimitExceeded], tuple[Limit, int | None, str]]:
         return (type(self), self._args)
 
 

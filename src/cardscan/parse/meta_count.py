@@ -49,7 +49,7 @@ class MetaCount:
     """Elements of persistent buffers: saved in checkpoints but not parameters (e.g. DeepSeek-V3 router bias)."""
 
 
-def meta_parameter_count(config: Mapping) -> MetaCount | None:
+def meta_parameter_count(config: Mapping[str, Any]) -> MetaCount | None:
     """Exact parameter count of `config` built by transformers; None when torch/transformers are missing or the
     architecture cannot be built without remote code (custom `auto_map`, unknown model_type, init failure)."""
     if not _buildable(config) or not _backends_importable():
@@ -63,7 +63,7 @@ def meta_parameter_count(config: Mapping) -> MetaCount | None:
     return None if found is None else dataclasses.replace(found, by_module=dict(found.by_module))
 
 
-def _buildable(config: Mapping) -> bool:
+def _buildable(config: Mapping[str, Any]) -> bool:
     """Cheap refusal before importing anything: AutoConfig needs a model_type."""
     return isinstance(config, Mapping) and isinstance(config.get("model_type"), str)
 
@@ -112,7 +112,7 @@ def _count_cached(config_json: str) -> MetaCount | None:
     return MetaCount(total, by_module, type(model).__name__, transformers.__version__, tuple(notes), buffers)
 
 
-def _build(config: dict, torch: Any, transformers: Any) -> tuple[Any, list[str]] | None:
+def _build(config: dict[str, Any], torch: Any, transformers: Any) -> tuple[Any, list[str]] | None:
     """The checkpoint's own class when transformers has it, else the Auto classes in order; on the meta device."""
     fields = {k: v for k, v in config.items() if k != "model_type"}
     cfg = transformers.AutoConfig.for_model(config["model_type"], **fields)
@@ -176,7 +176,7 @@ def _persistent_buffer_elements(model: Any) -> int:
     return sum(t.numel() for t in unique.values())
 
 
-def _mtp_notes(config: Mapping) -> list[str]:
+def _mtp_notes(config: Mapping[str, Any]) -> list[str]:
     text = config.get("text_config")
     parts = (config, text) if isinstance(text, Mapping) else (config,)
     layers = max((int(part.get(k) or 0) for part in parts for k in MTP_KEYS), default=0)

@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cardscan.parse.families import MTP_KEYS, ROUTED_EXPERT_PATTERN, alias_keys, tied_default
 from cardscan.parse.quant import QuantInfo, TensorRole, classify, recognise, summarise
@@ -79,13 +80,13 @@ MTP_ALWAYS = re.compile(r"(^|\.)(mtp|mtp_layers)\.")
 DECODER_LAYER = re.compile(r"(^|\.)layers\.(\d+)\.")
 
 
-def _text(config: Mapping) -> Mapping:
+def _text(config: Mapping[str, Any]) -> Mapping[str, Any]:
     """The `text_config` of a multimodal config, else an empty mapping."""
     text = config.get("text_config")
     return text if isinstance(text, Mapping) else {}
 
 
-def _lookup(config: Mapping, keys: tuple[str, ...]):
+def _lookup(config: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     """First key found in config, then in `text_config`."""
     for source in (config, _text(config)):
         for key in keys:
@@ -112,7 +113,7 @@ def is_buffer(t: TensorInfo) -> bool:
     return any(p.search(t.name) and len(t.shape) >= min(need, rank) for p, need in BUFFER_PATTERNS)
 
 
-def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping) -> set[str]:
+def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping[str, Any]) -> set[str]:
     layers = _lookup(config, alias_keys("num_hidden_layers"))
     nextn = _lookup(config, MTP_KEYS) or 0
     names = {t.name for t in tensors if MTP_ALWAYS.search(t.name)}
@@ -124,14 +125,16 @@ def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping) -> set[str]:
     return names
 
 
-def _tied(config: Mapping) -> bool | None:
+def _tied(config: Mapping[str, Any]) -> bool | None:
     tie = _lookup(config, ("tie_word_embeddings",))
     if tie is None:
         tie = tied_default(str(_text(config).get("model_type") or config.get("model_type") or ""))
     return bool(tie) if tie is not None else None
 
 
-def _duplicate_head(tensors: Sequence[TensorInfo], roles: Mapping[str, TensorRole], config: Mapping):
+def _duplicate_head(
+    tensors: Sequence[TensorInfo], roles: Mapping[str, TensorRole], config: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
     """(lm_head name to drop, note) when a tied head is stored next to the embedding it shares."""
     embed = next((t for t in tensors if EMBEDDING.search(t.name)), None)
     head = next((t for t in tensors if LM_HEAD.search(t.name)), None)
@@ -145,7 +148,9 @@ def _duplicate_head(tensors: Sequence[TensorInfo], roles: Mapping[str, TensorRol
     return None, None
 
 
-def _active(total: int, routed: int, config: Mapping, metadata: Mapping[str, str]) -> tuple[int | None, str | None]:
+def _active(
+    total: int, routed: int, config: Mapping[str, Any], metadata: Mapping[str, str]
+) -> tuple[int | None, str | None]:
     """total − routed·(1 − k/E); None for dense models or when E/k are unknown."""
     if not routed:
         return None, None
@@ -168,8 +173,8 @@ def _meta_int(metadata: Mapping[str, str], suffix: str) -> int | None:
 
 def count_parameters(
     tensors: Sequence[TensorInfo],
-    config: Mapping | None = None,
-    side_files: Mapping[str, Mapping] | None = None,
+    config: Mapping[str, Any] | None = None,
+    side_files: Mapping[str, Mapping[str, Any]] | None = None,
     metadata: Mapping[str, str] | None = None,
 ) -> ParameterCount:
     """Logical parameter accounting of one weight set (all shards' tensors together)."""

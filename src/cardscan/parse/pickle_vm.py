@@ -245,7 +245,7 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DIM
 
 
-def _rebuild_tensor(args: tuple, v3: bool) -> TensorRef:
+def _rebuild_tensor(args: tuple[Any, ...], v3: bool) -> TensorRef:
     if len(args) < (7 if v3 else 4):
         raise FormatError("tensor rebuild with too few arguments")
     storage, offset, shape = args[0], args[1], args[2]
@@ -267,7 +267,7 @@ def _rebuild_tensor(args: tuple, v3: bool) -> TensorRef:
     return TensorRef(storage, offset, tuple(shape), dtype)
 
 
-def _ordered_dict(args: tuple) -> dict:
+def _ordered_dict(args: tuple[Any, ...]) -> dict[Any, Any]:
     if not args:
         return {}
     out = {}
@@ -281,7 +281,7 @@ def _hashable(key: Any) -> bool:
     return isinstance(key, str | int | float | bool | type(None) | Global)
 
 
-def _grow(m: Machine, target: list | dict, added: int, per_item: int) -> None:
+def _grow(m: Machine, target: list[Any] | dict[Any, Any], added: int, per_item: int) -> None:
     m.charge(added * per_item)
     check(PICKLE_CONTAINER_ITEMS, len(target), f"pickle container at offset {m.pos}")
 

@@ -98,7 +98,7 @@ DETAIL_NAMES: dict[str, str] = {
 # --- recognition -------------------------------------------------------------------------------------------
 
 
-def quantization_block(config: Mapping) -> Mapping | None:
+def quantization_block(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """`quantization_config` of the model, also when nested under `text_config` (Kimi-K2.5, multimodal)."""
     block = config.get("quantization_config")
     if not block and isinstance(config.get("text_config"), Mapping):
@@ -106,7 +106,7 @@ def quantization_block(config: Mapping) -> Mapping | None:
     return block if isinstance(block, Mapping) and block else None
 
 
-def method_of(block: Mapping) -> str | None:
+def method_of(block: Mapping[str, Any]) -> str | None:
     """Canonical method named by a quantization block."""
     raw = str(block.get("quant_method") or "").lower()
     if raw in ("auto-round", "auto_round"):
@@ -119,7 +119,7 @@ def method_of(block: Mapping) -> str | None:
     return METHOD_ALIASES.get(raw, raw or None)
 
 
-def _narrow(method: str, block: Mapping) -> Mapping:
+def _narrow(method: str, block: Mapping[str, Any]) -> Mapping[str, Any]:
     """The part of the block that holds the weight settings (CT `config_groups.*.weights`, hqq params)."""
     if method == "compressed-tensors":
         groups = [g for g in (block.get("config_groups") or {}).values() if isinstance(g, Mapping)]
@@ -136,13 +136,13 @@ def _narrow(method: str, block: Mapping) -> Mapping:
     return block
 
 
-def _first(block: Mapping, keys: Any) -> Any:
+def _first(block: Mapping[str, Any], keys: Any) -> Any:
     if not isinstance(keys, tuple):
         return keys
     return next((block[k] for k in keys if block.get(k) is not None), None)
 
 
-def layer_params(method: str, block: Mapping) -> LayerParams:
+def layer_params(method: str, block: Mapping[str, Any]) -> LayerParams:
     """Config bits, group size and details for one method (`CONFIG_KEYS` row)."""
     row = CONFIG_KEYS.get(method, {})
     narrowed = _narrow(method, block)
@@ -181,7 +181,7 @@ def _from_side_files(side_files: Mapping[str, Any]) -> tuple[str, str, Mapping[s
     return None
 
 
-def _from_metadata(metadata: Mapping[str, str]) -> tuple[str, Mapping] | None:
+def _from_metadata(metadata: Mapping[str, str]) -> tuple[str, Mapping[str, Any]] | None:
     if str(metadata.get("format", "")).lower() == "mlx":
         return "mlx", {}
     if "gptq_bits" in metadata:  # AutoGPTQ header hint (PR #208)
@@ -196,7 +196,9 @@ def _num(value: Any) -> int | None:
         return None
 
 
-def _declared(config: Mapping, side_files: Mapping[str, Mapping], metadata: Mapping[str, str]):
+def _declared(
+    config: Mapping[str, Any], side_files: Mapping[str, Mapping[str, Any]], metadata: Mapping[str, str]
+) -> tuple[str | None, str | None, Mapping[str, Any], Mapping[str, Any]]:
     """(method, source, block, overrides) from everything except tensor names."""
     block = quantization_block(config)
     if isinstance(config.get("quantization"), Mapping):  # MLX writes `quantization` (and sometimes both)
@@ -271,8 +273,8 @@ def declared_quantization(
 
 def recognise(
     tensors: Sequence[TensorInfo],
-    config: Mapping | None = None,
-    side_files: Mapping[str, Mapping] | None = None,
+    config: Mapping[str, Any] | None = None,
+    side_files: Mapping[str, Mapping[str, Any]] | None = None,
     metadata: Mapping[str, str] | None = None,
 ) -> Recognition:
     """Name the quantization format and collect the config values its shape identities may use."""
@@ -407,7 +409,7 @@ def summarise(
     quantized = {roles[t.name].module for t in weights}
     aux = sum(t.nbytes for t in tensors if roles[t.name].kind == "aux" and roles[t.name].module in quantized)
     params = sum(roles[t.name].logical for t in weights)
-    by_bits: Counter = Counter()
+    by_bits: Counter[float | None] = Counter()
     for t in weights:
         by_bits[roles[t.name].bits] += roles[t.name].logical
     bits = by_bits.most_common(1)[0][0] if by_bits else rec.params.bits
@@ -432,7 +434,7 @@ def summarise(
 
 def _gguf_summary(tensors: Sequence[TensorInfo], metadata: Mapping[str, str]) -> QuantInfo:
     quant = [t for t in tensors if t.dtype.upper() not in GGML_UNQUANTIZED]
-    types: Counter = Counter()
+    types: Counter[str] = Counter()
     for t in quant:
         types[t.dtype.upper()] += t.numel
     dominant = types.most_common(1)[0][0] if types else None

@@ -149,9 +149,10 @@ class BufferedReader:
     def scalar(self, kind: str) -> int | float | bool:
         """One scalar of `kind` (`u8`…`u64`, `i8`…`i64`, `f32`, `f64`, `bool`) in the reader's byte order."""
         fmt = (">" if self.big_endian else "<") + _SCALARS[kind]
-        return struct.unpack(fmt, self.bytes(struct.calcsize(fmt)))[0]
+        value: int | float | bool = struct.unpack(fmt, self.bytes(struct.calcsize(fmt)))[0]
+        return value
 
-    def scalars(self, kind: str, count: int) -> tuple:
+    def scalars(self, kind: str, count: int) -> tuple[int | float | bool, ...]:
         """`count` consecutive scalars of `kind` (one unpack; the caller bounds `count`)."""
         code = _SCALARS[kind]
         fmt = (">" if self.big_endian else "<") + f"{count}{code}"

@@ -12,6 +12,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass, replace
+from typing import Any
 
 from cardscan.errors import FormatError
 from cardscan.parse.limits import (
@@ -53,7 +54,7 @@ _DTYPE_NAMES = {name: name for name in SAFETENSORS_DTYPES}
 """Canonical dtype strings, so 65k tensors share one "BF16" instead of holding 65k copies."""
 
 
-_RawTensor = tuple[object, tuple, list]
+_RawTensor = tuple[object, tuple[Any, ...], list[Any]]
 """A tensor entry compacted as json hands it over, `(dtype, shape, data_offsets)`: a dict per entry costs 3x the
 memory. json itself never makes tuples, so a tuple in the parsed object is always one of these."""
 
@@ -107,7 +108,7 @@ def parse_header(
     return SafetensorsHeader(tensors, metadata, n, data_bytes)
 
 
-def _load_json(raw: memoryview) -> dict:
+def _load_json(raw: memoryview) -> dict[str, Any]:
     """The header's JSON object, parsed only after a pre-scan bounds its depth and size."""
     try:
         text = str(raw, "utf-8")
@@ -148,7 +149,7 @@ def _prescan(text: str) -> None:
         raise LimitExceeded(JSON_DEPTH, None, "safetensors header nesting")
 
 
-def _object(pairs: list[tuple[str, object]]) -> dict | _RawTensor:
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object] | _RawTensor:
     """json's object_pairs_hook: refuse duplicate names (they would silently merge two tensors or two metadata
     values), and compact tensor entries (an object with exactly dtype, shape and data_offsets, the last two lists:
     never valid metadata, whose values are strings)."""

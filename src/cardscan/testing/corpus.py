@@ -13,6 +13,7 @@ import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Required, TypedDict
 
 from cardscan.parse.families import tied_default
 from cardscan.tensors import SAFETENSORS_DTYPES
@@ -142,7 +143,7 @@ DIM_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def dims(cfg: dict) -> dict[str, int]:
+def dims(cfg: Mapping[str, Any]) -> dict[str, int]:
     """Named dimensions of a config, including the derived ones the templates use."""
     d = {}
     for name, keys in DIM_KEYS.items():
@@ -200,7 +201,7 @@ def _experts(template: Template, d: dict[str, int], prefix: str, dtype: str) -> 
 # --- whole-model rules (state-dict order: embeddings, layers, final norm, lm_head) ------------------------
 
 
-def _decoder(cfg: dict, dtype: str, layer: Callable[[int, dict[str, int]], list[Spec]]) -> list[Spec]:
+def _decoder(cfg: Mapping[str, Any], dtype: str, layer: Callable[[int, dict[str, int]], list[Spec]]) -> list[Spec]:
     """Llama-style model: `model.embed_tokens`, `model.layers.{i}.*`, `model.norm`, `lm_head` unless tied."""
     d = dims(cfg)
     specs = [Spec("model.embed_tokens.weight", dtype, (d["V"], d["H"]))]
@@ -213,7 +214,7 @@ def _decoder(cfg: dict, dtype: str, layer: Callable[[int, dict[str, int]], list[
     return specs
 
 
-def llama_like(*templates: Template, experts: Template = ()) -> Callable[[dict, str], list[Spec]]:
+def llama_like(*templates: Template, experts: Template = ()) -> Callable[[Mapping[str, Any], str], list[Spec]]:
     """Rule for a decoder whose every layer has the same tensors (plus per-expert ones for MoE)."""
 
     def layer(i: int, d: dict[str, int], dtype: str) -> list[Spec]:
@@ -224,10 +225,12 @@ def llama_like(*templates: Template, experts: Template = ()) -> Callable[[dict, 
     return lambda cfg, dtype: _decoder(cfg, dtype, lambda i, d: layer(i, d, dtype))
 
 
-def with_buffers(rule: Callable[[dict, str], list[Spec]], buffer: Template) -> Callable[[dict, str], list[Spec]]:
+def with_buffers(
+    rule: Callable[[Mapping[str, Any], str], list[Spec]], buffer: Template
+) -> Callable[[Mapping[str, Any], str], list[Spec]]:
     """`rule` plus an F32 buffer after each layer's attention output projection (e.g. RoPE `inv_freq`)."""
 
-    def build(cfg: dict, dtype: str) -> list[Spec]:
+    def build(cfg: Mapping[str, Any], dtype: str) -> list[Spec]:
         d, out = dims(cfg), []
         for s in rule(cfg, dtype):
             out.append(s)
@@ -238,7 +241,7 @@ def with_buffers(rule: Callable[[dict, str], list[Spec]], buffer: Template) -> C
     return build
 
 
-def gpt2_rule(cfg: dict, dtype: str) -> list[Spec]:
+def gpt2_rule(cfg: Mapping[str, Any], dtype: str) -> list[Spec]:
     """GPT-2 as `openai-community/gpt2` stores it: no `transformer.` prefix, mask buffers, tied head."""
     d = dims(cfg)
     specs = [Spec("wte.weight", dtype, (d["V"], d["H"])), Spec("wpe.weight", dtype, (d["P"], d["H"]))]
@@ -247,7 +250,7 @@ def gpt2_rule(cfg: dict, dtype: str) -> list[Spec]:
     return [*specs, Spec("ln_f.weight", dtype, (d["H"],)), Spec("ln_f.bias", dtype, (d["H"],))]
 
 
-def deepseek_v3_rule(cfg: dict, dtype: str) -> list[Spec]:
+def deepseek_v3_rule(cfg: Mapping[str, Any], dtype: str) -> list[Spec]:
     """DeepSeek-V3: MLA, `first_k_dense_replace` dense layers, MoE with shared experts, MTP layers appended."""
     d = dims(cfg)
     main = _decoder(cfg, dtype, lambda i, dd: _dsv3_layer(i, dd, cfg, dtype))
@@ -257,7 +260,7 @@ def deepseek_v3_rule(cfg: dict, dtype: str) -> list[Spec]:
     return main[:-2] + mtp + main[-2:]  # the MTP layer sorts before model.norm / lm_head in state-dict order
 
 
-def _dsv3_layer(i: int, d: dict[str, int], cfg: dict, dtype: str) -> list[Spec]:
+def _dsv3_layer(i: int, d: dict[str, int], cfg: Mapping[str, Any], dtype: str) -> list[Spec]:
     prefix = f"model.layers.{i}."
     specs = expand((*NORMS, *MLA_ATTN), d, prefix, dtype)
     if i < cfg["first_k_dense_replace"]:
@@ -267,7 +270,7 @@ def _dsv3_layer(i: int, d: dict[str, int], cfg: dict, dtype: str) -> list[Spec]:
     return specs + _experts(MOE_EXPERT, d, prefix, dtype) + expand(DSV3_SHARED, d, prefix, dtype)
 
 
-def gpt_oss_rule(cfg: dict, dtype: str) -> list[Spec]:
+def gpt_oss_rule(cfg: Mapping[str, Any], dtype: str) -> list[Spec]:
     """gpt-oss: BF16 attention/router/biases, MXFP4 expert blocks and scales (U8)."""
 
     def layer(i: int, d: dict[str, int]) -> list[Spec]:
@@ -277,7 +280,7 @@ def gpt_oss_rule(cfg: dict, dtype: str) -> list[Spec]:
     return _decoder(cfg, dtype, layer)
 
 
-ARCH_RULES: dict[str, Callable[[dict, str], list[Spec]]] = {
+ARCH_RULES: dict[str, Callable[[Mapping[str, Any], str], list[Spec]]] = {
     "llama": llama_like(ATTN, MLP, NORMS),
     "mistral": llama_like(ATTN, MLP, NORMS),
     "qwen2": llama_like(ATTN, QKV_BIAS, MLP, NORMS),
@@ -294,7 +297,7 @@ ARCH_RULES: dict[str, Callable[[dict, str], list[Spec]]] = {
 }
 
 
-def model_tensors(cfg: dict, dtype: str, rule: str | None = None) -> list[Spec]:
+def model_tensors(cfg: Mapping[str, Any], dtype: str, rule: str | None = None) -> list[Spec]:
     """Every stored tensor of the checkpoint `cfg` describes, in state-dict order (`rule` overrides model_type)."""
     return ARCH_RULES[rule or cfg["model_type"]](cfg, dtype)
 
@@ -452,10 +455,11 @@ def index_json(shards: list[list[Spec]], names: list[str], total_parameters: int
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
-def read_header(prefix: bytes) -> dict:
+def read_header(prefix: bytes) -> dict[str, Any]:
     """Parse back the JSON header of safetensors bytes (used by tests and the emulator's Hub-style counts)."""
     (n,) = struct.unpack("<Q", prefix[:8])
-    return json.loads(prefix[8 : 8 + n])
+    header: dict[str, Any] = json.loads(prefix[8 : 8 + n])  # a safetensors header is a JSON object
+    return header
 
 
 # --- GGUF bytes (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md) -----------------------------------
@@ -561,6 +565,25 @@ def write_files(folder: Path, files: Mapping[str, HeaderFile | bytes | int]) -> 
 
 
 # --- recipes: a compact description of a weight set, expanded at fixture time or at emulator start ---------
+class Recipe(TypedDict, total=False):
+    """A repo fixture's `generate` block: how to expand its config.json into weight files."""
+
+    dtype: Required[str]
+    """Stored dtype of unquantized tensors (`BF16`, `F16`…)."""
+    rule: str
+    """Key of ARCH_RULES when the config's model_type is not the right one."""
+    quant: str
+    """`bnb_nf4` or a key of QUANT_TRANSFORMS."""
+    shards: int
+    """Exact shard count (else shards are cut at `max_shard_bytes`)."""
+    max_shard_bytes: int
+    """Largest shard when `shards` is absent (default 5e9)."""
+    stem: str
+    """File name stem (`model` gives `model-00001-of-00002.safetensors`)."""
+    metadata: dict[str, str]
+    """The safetensors `__metadata__` to write."""
+
+
 QUANT_TRANSFORMS: dict[str, Callable[[list[Spec]], list[Spec]]] = {
     "gptq": gptq,
     "awq": awq_gemm,
@@ -569,7 +592,7 @@ QUANT_TRANSFORMS: dict[str, Callable[[list[Spec]], list[Spec]]] = {
 }
 
 
-def recipe_files(recipe: dict, cfg: dict) -> dict[str, HeaderFile | bytes]:
+def recipe_files(recipe: Recipe, cfg: Mapping[str, Any]) -> dict[str, HeaderFile | bytes]:
     """Weight files of a recipe: `{"dtype", "rule"?, "quant"?, "shards"? | "max_shard_bytes"?, "stem"?, "metadata"?}`."""
     specs = model_tensors(cfg, recipe["dtype"], recipe.get("rule"))
     data: dict[str, bytes] = {}

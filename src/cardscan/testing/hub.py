@@ -16,7 +16,7 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -327,7 +327,9 @@ def json_response(obj: Any, **headers: str) -> Response:
 class HubEmulator:
     """Serve a corpus folder as the Hub (`.url`) plus its LFS CDN (`.cdn_url`); a context manager."""
 
-    def __init__(self, root: Path | str, *, port: int = 0, cdn_port: int = 0, cache_dir: Path | None = None, **knobs):
+    def __init__(
+        self, root: Path | str, *, port: int = 0, cdn_port: int = 0, cache_dir: Path | None = None, **knobs: Any
+    ) -> None:
         self.root = Path(root)
         self.repos: dict[str, Repo] = load_repos(
             self.root, cache_dir or Path(tempfile.gettempdir()) / "cardscan-emulator"
@@ -407,7 +409,7 @@ class HubEmulator:
                 return self._faults[scope][name]
         return getattr(Knobs, name)
 
-    def _fault_scope(self, repo: str | None, name: str, origin: str, path: str) -> dict | None:
+    def _fault_scope(self, repo: str | None, name: str, origin: str, path: str) -> dict[str, Any] | None:
         """The knob set whose `name` applies to this request (honouring its `only` / `origin` filters)."""
         for scope in (repo, None):
             knobs = self._faults.get(scope, {})
@@ -501,12 +503,14 @@ class HubEmulator:
     # --- access ---------------------------------------------------------------------------------------
     def gate(self, repo: Repo) -> str | bool:
         """Effective gating of `repo`."""
-        override = self.knob(repo.id, "gated")
-        return repo.gated if override is None else override
+        override: str | bool | None = self.knob(repo.id, "gated")  # typed as Knobs.gated
+        stored: str | bool = repo.gated  # repo.json `gated`: false, "auto" or "manual"
+        return stored if override is None else override
 
     def is_private(self, repo: Repo) -> bool:
-        override = self.knob(repo.id, "private")
-        return repo.private if override is None else override
+        override: bool | None = self.knob(repo.id, "private")  # typed as Knobs.private
+        stored: bool = repo.private
+        return stored if override is None else override
 
     def allowed(self, repo: Repo, token: str | None) -> bool:
         override = self.knob(repo.id, "allowed_tokens")
@@ -798,7 +802,9 @@ def visible(emu: HubEmulator, repo: Repo, token: str | None) -> bool:
     return not emu.is_private(repo) or emu.allowed(repo, token)
 
 
-def api_models(emu: HubEmulator, segs: list[str], query: dict, token: str | None, target: str) -> Routed:
+def api_models(
+    emu: HubEmulator, segs: list[str], query: dict[str, list[str]], token: str | None, target: str
+) -> Routed:
     """`/api/models/{id}`, `/revision/{rev}`, `/tree/{rev}[/{dir}]`."""
     repo_id, repo, rest = find_repo(emu, segs)
     if repo is None or not visible(emu, repo, token):
@@ -816,7 +822,7 @@ def api_models(emu: HubEmulator, segs: list[str], query: dict, token: str | None
     return repo_id, revision_not_found(unquote("/".join(rest[1:])))
 
 
-def model_info(emu: HubEmulator, repo: Repo, rev: str, query: dict) -> Response:
+def model_info(emu: HubEmulator, repo: Repo, rev: str, query: dict[str, list[str]]) -> Response:
     """Model info at a revision, optionally restricted by `expand` / `expand[]`, with blobs on `blobs=true`."""
     expand = query.get("expand", []) + query.get("expand[]", [])
     bad = [k for k in expand if k not in EXPAND_KEYS]
@@ -871,7 +877,7 @@ def sibling(entry: FileEntry, blobs: bool) -> dict[str, Any]:
     return out
 
 
-def read_json(files: dict[str, FileEntry], path: str) -> dict | None:
+def read_json(files: dict[str, FileEntry], path: str) -> dict[str, Any] | None:
     """A small JSON file of the tree, or None when absent or invalid."""
     entry = files.get(path)
     if entry is None or entry.lfs:
@@ -883,10 +889,11 @@ def read_json(files: dict[str, FileEntry], path: str) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
-def card_data(repo: Repo, files: dict[str, FileEntry]) -> dict | None:
+def card_data(repo: Repo, files: dict[str, FileEntry]) -> dict[str, Any] | None:
     """`cardData`: repo.json override, else the README front matter (None when missing or broken)."""
     if "card_data" in repo.meta:
-        return repo.meta["card_data"]
+        override: dict[str, Any] | None = repo.meta["card_data"]  # a JSON object (or null) in repo.json
+        return override
     entry = files.get("README.md")
     if entry is None:
         return None
@@ -906,7 +913,7 @@ QUANT_SUMMARY_KEYS = ("bits", "load_in_4bit", "load_in_8bit", "quant_method")
 TOKENIZER_KEYS = ("bos_token", "eos_token", "pad_token", "unk_token", "chat_template")
 
 
-def config_summary(files: dict[str, FileEntry]) -> dict | None:
+def config_summary(files: dict[str, FileEntry]) -> dict[str, Any] | None:
     """The Hub's `config` field: a summary of config.json, tokenizer_config.json and adapter_config.json."""
     cfg, tok, peft = (read_json(files, p) for p in ("config.json", "tokenizer_config.json", "adapter_config.json"))
     if cfg is None and peft is None:
@@ -930,7 +937,9 @@ def library_of(files: dict[str, FileEntry]) -> str | None:
     return "gguf" if any(p.endswith(".gguf") for p in files) else None
 
 
-def derive_tags(card: dict | None, config: dict | None, files: dict[str, FileEntry]) -> list[str]:
+def derive_tags(
+    card: Mapping[str, Any] | None, config: Mapping[str, Any] | None, files: dict[str, FileEntry]
+) -> list[str]:
     """Tags as the Hub derives them: library, formats, model type, card tags, license, base model."""
     tags = [t for t in (library_of(files),) if t]
     tags += [fmt for fmt in ("safetensors", "gguf") if any(p.endswith("." + fmt) for p in files)]
@@ -943,7 +952,7 @@ def derive_tags(card: dict | None, config: dict | None, files: dict[str, FileEnt
     return list(dict.fromkeys(tags))
 
 
-def safetensors_counts(files: dict[str, FileEntry]) -> dict | None:
+def safetensors_counts(files: dict[str, FileEntry]) -> dict[str, Any] | None:
     """`safetensors{parameters,total}` counted like the Hub: stored elements per dtype, MXFP4 `_blocks` ×2."""
     index = read_json(files, "model.safetensors.index.json")
     if index is not None:
@@ -962,7 +971,7 @@ def safetensors_counts(files: dict[str, FileEntry]) -> dict | None:
     return {"parameters": counts, "total": sum(counts.values())} if counts else None
 
 
-def tree(emu: HubEmulator, repo: Repo, rev: str, folder: str, query: dict, target: str) -> Response:
+def tree(emu: HubEmulator, repo: Repo, rev: str, folder: str, query: dict[str, list[str]], target: str) -> Response:
     """Paginated tree listing with a GitHub-style `Link: <…>; rel="next"`."""
     sha = repo.commit(rev)
     if sha is None:
@@ -977,14 +986,14 @@ def tree(emu: HubEmulator, repo: Repo, rev: str, folder: str, query: dict, targe
     return json_response(entries[start : start + size], **headers)
 
 
-def tree_entries(files: dict[str, FileEntry], folder: str, recursive: bool) -> list[dict] | None:
+def tree_entries(files: dict[str, FileEntry], folder: str, recursive: bool) -> list[dict[str, Any]] | None:
     """File and directory entries under `folder` (None when the folder does not exist)."""
     prefix = folder.strip("/") + "/" if folder.strip("/") else ""
     under = [e for p, e in files.items() if p.startswith(prefix)]
     if prefix and not under:
         return None
     dirs: set[str] = set()
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for e in under:
         parts = e.path[len(prefix) :].split("/")
         for depth in range(1, len(parts) if recursive else min(len(parts), 2)):
@@ -1062,7 +1071,7 @@ def cdn_blob(emu: HubEmulator, segs: list[str], rng: str | None) -> Routed:
 
 
 def serve_file(
-    emu: HubEmulator, repo_id: str, entry: FileEntry, rng: str | None, headers: dict, origin: str, path: str
+    emu: HubEmulator, repo_id: str, entry: FileEntry, rng: str | None, headers: dict[str, str], origin: str, path: str
 ) -> Response:
     """200 (whole file), 206 (`Content-Range`), or 416 (start at/after the end); the ignore-Range fault gives 200."""
     headers = {**headers, "Content-Type": "application/octet-stream"}
@@ -1101,7 +1110,7 @@ _CHEAP_KEYS = frozenset({"_id", "id", "author", "sha", "lastModified", "createdA
                          "downloads", "likes", "trendingScore", "modelId"})  # fmt: skip
 
 
-def list_models(emu: HubEmulator, query: dict, token: str | None, target: str) -> Response:
+def list_models(emu: HubEmulator, query: dict[str, list[str]], token: str | None, target: str) -> Response:
     """`/api/models?author=&search=&filter=&sort=&direction=&limit=&expand[]=&full=`, pages linked by `Link`."""
     expand = query.get("expand", []) + query.get("expand[]", [])
     bad = [k for k in expand if k not in EXPAND_KEYS]
@@ -1130,7 +1139,7 @@ def listing_page_size(emu: HubEmulator) -> int:
     return int(getattr(emu, "listing_page_size", LIST_MAX_PAGE))
 
 
-def _listed_repos(emu: HubEmulator, query: dict, token: str | None) -> Iterator[Repo]:
+def _listed_repos(emu: HubEmulator, query: dict[str, list[str]], token: str | None) -> Iterator[Repo]:
     """Repos matching author / search / every filter, visible to the token, renamed aliases left out."""
     authors = {a.lower() for a in query.get("author", []) if a}
     search = (query.get("search") or [""])[0].lower()
