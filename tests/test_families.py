@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 
 from cardscan.parse import families
-from cardscan.parse.config import arch_facts
+from cardscan.parse.config import active_parameters, arch_facts, expert_params, expert_size
 from cardscan.parse.families import (
     ALIASES,
     FAMILIES,
-    active_parameters,
     alias_keys,
-    expert_params,
-    expert_size,
     family,
     gated_mlp,
     lookup,

@@ -200,7 +200,7 @@ def test_ggml_type_table():
     assert ggml_type(41).bits_per_weight == 1.125 and ggml_type(30).name == "BF16"
     unknown = ggml_type(42)
     assert unknown.name == "unknown(42)" and unknown.nbytes(256) is None and not unknown.known
-    assert ggml_type(12).nbytes(16_777_216) == 9_437_184  # spec §8 q_proj Q4_K
+    assert ggml_type(12).nbytes(16_777_216) == 9_437_184  # Llama-2-7B q_proj at Q4_K (ggml block 256, 144 bytes)
     assert ggml_type(10).nbytes(16_777_216) == 5_505_024  # Q2_K
     assert GGUF_FILE_TYPES[15] == "Q4_K_M" and GGUF_FILE_TYPES[38] == "MXFP4_MOE"
 

@@ -1,4 +1,4 @@
-"""One small layer per quantized format: recognition, logical elements from shape identities, aux bytes (spec §1–§8).
+"""One small layer per quantized format: recognition, logical elements from shape identities, aux bytes (docs/quant-formats.md).
 
 Running example: Llama-2-7B q_proj, in = out = 4096, n = 16,777,216.
 """

@@ -121,7 +121,7 @@ class Expect:
     bpw: tuple[float, float]
     """Sane range of the quantized layers' bits per weight at these tiny shapes."""
     stored: Formula
-    """Stored bytes of one quantized Linear (spec §8)."""
+    """Stored bytes of one quantized Linear (docs/quant-formats.md)."""
     bits_from_names: int | None = None
     """Bits that shapes alone can give, where they differ from `bits` (int4 values unpacked into I8)."""
 
@@ -250,7 +250,7 @@ def test_quantization_reported(name: str):
 
 @pytest.mark.parametrize("name", fixture_params())
 def test_quantized_bytes_follow_the_spec_formula(name: str):
-    """Aux classification: the quantized layers' bytes (weight + aux) equal spec §8 for every Linear."""
+    """Aux classification: the quantized layers' bytes (weight + aux) equal docs/quant-formats.md's stored-bytes rule for every Linear."""
     want, pc = EXPECT[name], count(name)
     tensors = load(name)[0]
     shapes = linear_shapes(model_config(name))

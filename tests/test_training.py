@@ -81,7 +81,7 @@ def test_default_linears_reproduce_published_param_counts(llama2, llama3, qwen_m
     assert qwen_moe.params == QWEN3_30B_A3B_PARAMS
 
 
-# --- reference numbers (spec §9, §10) ---------------------------------------------------------------------------
+# --- reference numbers (docs/training.md) ---------------------------------------------------------------------------
 
 
 def test_classic_activations_3_25_gb_per_layer():

@@ -11,8 +11,7 @@ from typing import Any
 
 from cardscan.fetch import Fetched
 from cardscan.parse.card import CardInfo, compare, parse_card
-from cardscan.parse.config import ArchFacts, arch_facts, count_from_config
-from cardscan.parse.families import active_parameters
+from cardscan.parse.config import ArchFacts, active_parameters, arch_facts, count_from_config
 from cardscan.parse.gguf import gguf_config, gguf_quant_label
 from cardscan.parse.meta_count import meta_parameter_count
 from cardscan.parse.params import ParameterCount, count_parameters

@@ -16,8 +16,8 @@ from cardscan.parse.families import (
     MTP_KEYS,
     Block,
     Family,
-    expert_size,
     family,
+    gated_mlp,
     lookup,
     tied_default,
 )
@@ -597,3 +597,28 @@ def estimate_params_from_config(facts: ArchFacts) -> int:
     """Compatibility shim: the decoder formula's figure as before, whatever its trust (it cannot say "unknown").
     New callers use count_from_config, which says exact / approximate / no number."""
     return _decoder_params(facts, family(facts.model_type))
+
+
+# ---- MoE sizes from the facts and the family table -----------------------------------------------------------
+
+
+def expert_size(facts: ArchFacts) -> int:
+    """Parameters of one routed expert: 3 (gated) or 2 matrices of hidden × moe_intermediate, plus biases."""
+    row = family(facts.model_type)
+    h, i = facts.hidden_size, facts.moe_intermediate_size
+    mats = 3 if gated_mlp(facts.model_type) else 2
+    bias = (mats - 1) * i + h if row and row.block.expert_bias else 0
+    return mats * h * i + bias
+
+
+def expert_params(facts: ArchFacts) -> int:
+    """Parameters in routed experts over all MoE layers (0 for dense models)."""
+    return len(facts.moe_layers) * facts.num_experts * expert_size(facts)
+
+
+def active_parameters(facts: ArchFacts, total: int | None) -> int | None:
+    """Parameters used per token: total minus the routed experts a token does not visit; None for dense models."""
+    if total is None or not facts.num_experts or not facts.experts_per_token:
+        return None
+    idle = facts.num_experts - facts.experts_per_token
+    return total - len(facts.moe_layers) * idle * expert_size(facts)

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # typing only: config.py imports this module
-    from cardscan.parse.config import ArchFacts
+from typing import Any
 
 TRANSFORMERS_MODELS = "https://github.com/huggingface/transformers/tree/main/src/transformers/models/"
 
@@ -257,25 +254,3 @@ def lookup(config: Mapping[str, Any], name: str) -> object:
         if config.get(key) is not None:
             return config[key]
     return None
-
-
-def expert_size(facts: ArchFacts) -> int:
-    """Parameters of one routed expert: 3 (gated) or 2 matrices of hidden × moe_intermediate, plus biases."""
-    row = family(facts.model_type)
-    h, i = facts.hidden_size, facts.moe_intermediate_size
-    mats = 3 if gated_mlp(facts.model_type) else 2
-    bias = (mats - 1) * i + h if row and row.block.expert_bias else 0
-    return mats * h * i + bias
-
-
-def expert_params(facts: ArchFacts) -> int:
-    """Parameters in routed experts over all MoE layers (0 for dense models)."""
-    return len(facts.moe_layers) * facts.num_experts * expert_size(facts)
-
-
-def active_parameters(facts: ArchFacts, total: int | None) -> int | None:
-    """Parameters used per token: total minus the routed experts a token does not visit; None for dense models."""
-    if total is None or not facts.num_experts or not facts.experts_per_token:
-        return None
-    idle = facts.num_experts - facts.experts_per_token
-    return total - len(facts.moe_layers) * idle * expert_size(facts)

@@ -1,6 +1,7 @@
 """A local Hugging Face Hub emulator: two real HTTP origins (hub + cdn) over a fixture corpus, with fault knobs.
 
-Behaviour follows /work/shared/spec/hub-protocol.md §10 (statuses, redirects, headers the real Hub sends).
+Behaviour follows the real Hub as documented in docs/hub-source.md and docs/emulator.md (statuses, redirects, headers;
+https://huggingface.co/docs/hub/api and huggingface_hub `file_download.py` / `utils/_http.py`).
 Weight files are header-only on disk: bytes past the stored prefix are zeros generated on the fly.
 """
 
