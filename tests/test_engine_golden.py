@@ -10,13 +10,12 @@ count) must hold; weights ±1 % and budget figures (vLLM available KV, KV tokens
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from cardscan.estimate.engines import ENGINES
+from tests.bench_loader import load_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -25,15 +24,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 BUDGET_FIGURES = {"kv_available_gib", "kv_tokens", "max_concurrency"}
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("engine_compare", ROOT / "bench" / "engine_compare.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["engine_compare"] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("engine_compare")
 CASES = bench.load_cases()
 
 

@@ -7,15 +7,14 @@ checked by the printed numbers appearing in the text.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from cardscan.testing.engine_logs import ENGINES, parse_engine_log
+from tests.bench_loader import load_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -102,16 +101,8 @@ def test_unknown_engine_is_refused() -> None:
         parse_engine_log(b"", "tgi")
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("engine_compare", ROOT / "bench" / "engine_compare.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["engine_compare"] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_bench_estimates_sglang_cases() -> None:
-    bench = _load_bench()
+    bench = load_bench("engine_compare")
     figs = bench.figures(bench.load_all_cases())
     sglang = [f for f in figs if f.engine.startswith("sglang")]
     assert sglang and all(f.ours is not None for f in sglang)

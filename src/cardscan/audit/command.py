@@ -297,12 +297,19 @@ def _view_store(db: str | None) -> Store:
     return store
 
 
-def history_command(repo_text: str, db: str | None, fmt: str, limit: int) -> int:
-    repo, _, revision = repo_text.partition("@")
+def _view_store_or_none(db: str | None) -> Store | None:
+    """The history store for `history`/`diff`, or None after saying why it cannot be opened."""
     try:
-        store = _view_store(db)
+        return _view_store(db)
     except StoreError as exc:
         _err(str(exc))
+        return None
+
+
+def history_command(repo_text: str, db: str | None, fmt: str, limit: int) -> int:
+    repo, _, revision = repo_text.partition("@")
+    store = _view_store_or_none(db)
+    if store is None:
         return USAGE
     with store:
         rows = store.history(repo, revision or None, limit)
@@ -329,10 +336,8 @@ def history_command(repo_text: str, db: str | None, fmt: str, limit: int) -> int
 
 
 def diff_command(run_a: int | None, run_b: int | None, db: str | None, name: str | None, fmt: str) -> int:
-    try:
-        store = _view_store(db)
-    except StoreError as exc:
-        _err(str(exc))
+    store = _view_store_or_none(db)
+    if store is None:
         return USAGE
     with store:
         try:
