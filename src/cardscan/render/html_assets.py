@@ -18,7 +18,7 @@ CSS = """
 --no-fg:#ffaaaa;--chg:#2c2856;--chg-fg:#c4bcff}}
 *{box-sizing:border-box}
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:72rem;padding:1rem;
-background:var(--bg);color:var(--fg)}
+background:var(--bg);color:var(--fg);overflow-wrap:break-word}
 a{color:var(--link)}h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.2rem;margin:0 0 .4rem}
 h3{font-size:1rem;margin:1.1rem 0 .35rem}.muted,caption{color:var(--muted)}
 caption{text-align:left;font-size:.85rem;padding:.2rem 0;caption-side:top}
