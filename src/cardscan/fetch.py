@@ -8,6 +8,7 @@ get a small probe first. Nothing past a header is ever read.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,7 +49,21 @@ _SMALL_SHAPE = (".bias", "norm.weight", "layernorm.weight", "absmax", "quant_map
 HEADER_SLACK, SLACK_PER_ENTRY = 552, 1.5
 GGUF_CHUNK = 1 << 20
 T = TypeVar("T")
-MAX_WORKERS = 16
+MAX_WORKERS = 64
+"""Reads in flight across every scan of the process. One pool serves them all: a pool per scan started and joined
+its threads for every repo (about 0.5 ms of CPU a repo in a batch; bench/peers.py)."""
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    """The process's read pool, started on first use. Tasks never wait on tasks submitted after them (a header
+    waits only on its index, submitted first; the pool is FIFO), so sharing it cannot deadlock."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="cardscan-fetch")
+        return _pool
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,8 @@ def fetch(source: Source, listing: Listing, selection: Selection, *, max_header:
     present = {f.path for f in listing.files}
     warnings: list[str] = []
     chosen = selection.chosen
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="cardscan-fetch") as pool:
+    pool = _Submitted(_shared_pool())
+    with pool:
         # The index is submitted first: header tasks wait on it, and the pool runs tasks in order, so it never starves.
         index_f = pool.submit(_read_index, source, chosen.index) if chosen and chosen.index in present else None
         config_f = pool.submit(_read_object, source, CONFIG) if CONFIG in present else None
@@ -118,6 +134,30 @@ def fetch(source: Source, listing: Listing, selection: Selection, *, max_header:
         side = {name: v for name, f in side_f.items() if (v := _optional(f, name, warnings)) is not None}
         side |= {name: {} for name in QUANT_MARKER_FILES if name in present}  # presence is the fact; never read
     return Fetched(listing, selection, config, card, index, side, headers, tuple(warnings))
+
+
+class _Submitted:
+    """One scan's share of the read pool: on the way out every read of this scan has finished or been cancelled,
+    as leaving a pool of its own used to guarantee (a failed header must not leave reads running)."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+        self.futures: list[Future[Any]] = []
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        future = self.pool.submit(fn, *args)
+        self.futures.append(future)
+        return future
+
+    def __enter__(self) -> _Submitted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for future in self.futures:
+            future.cancel()
+        for future in self.futures:
+            if not future.cancelled():
+                future.exception()  # waits; a read's error was already taken by whoever needed it
 
 
 def _optional(future: Future[T] | None, name: str, warnings: list[str]) -> T | None:
