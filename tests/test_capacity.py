@@ -57,3 +57,19 @@ def test_fit_matrix_shape() -> None:
     assert all(len(r.fits) == 6 for r in rows)
     by_gpu = {f.gpu.name: f.fits for f in rows[0].fits}
     assert by_gpu["H100 SXM 80GB"] and not by_gpu["RTX 3060 12GB"]
+
+
+def test_resolve_never_reads_context_or_batch() -> None:
+    """The capacity searches size options for a GPU once and then vary context and batch: that is only right while
+    every engine's resolve() ignores them."""
+    from cardscan.estimate.engines import ENGINES
+    from cardscan.estimate.gpus import display_set
+
+    for name, engine in ENGINES.items():
+        for gpu in display_set("matrix"):
+            base = EstimateOptions(engine=name, gpu=gpu)
+            for change in ({"context": 777}, {"batch": 5}, {"context": 131072, "batch": 64}):
+                assert engine.resolve(replace(base, **change)) == replace(engine.resolve(base), **change), (
+                    name,
+                    change,
+                )

@@ -63,10 +63,16 @@ def _fits(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gp
 def max_context(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
     """Largest context (≤ the model's max, or the asked context when it is longer) that fits `gpu` at opts.batch;
     None if even 1 token does not."""
-    limit = max(facts.max_context or 0, opts.context or 0) or 1 << 20
+    return _longest(facts, weights, params, sized_for(opts, gpu), gpu)
+
+
+def _longest(facts: ArchFacts, weights: int, params: int, sized: EstimateOptions, gpu: Gpu) -> int | None:
+    """max_context on options already sized for `gpu` (Engine.resolve never reads the context, so the searches
+    size once, not per probe: dataclasses.replace was half the estimate stage's CPU)."""
+    limit = max(facts.max_context or 0, sized.context or 0) or 1 << 20
 
     def ok(s: int) -> bool:
-        return _fits(facts, weights, params, replace(opts, context=s), gpu)
+        return fits(estimate_memory(facts, weights, params, replace(sized, context=s)), gpu).fits
 
     # Roomy cards hold the whole context: one estimate instead of a bisection (the matrix asks this 18 times).
     return limit if ok(limit) else largest(ok, 1, limit - 1)
@@ -74,7 +80,9 @@ def max_context(facts: ArchFacts, weights: int, params: int, opts: EstimateOptio
 
 def max_batch(facts: ArchFacts, weights: int, params: int, opts: EstimateOptions, gpu: Gpu) -> int | None:
     """Largest number of concurrent sequences at opts.context that fits `gpu`."""
-    return largest(lambda b: _fits(facts, weights, params, replace(opts, batch=b), gpu), 1, MAX_BATCH)
+    sized = sized_for(opts, gpu)  # Engine.resolve never reads the batch
+    return largest(lambda b: fits(estimate_memory(facts, weights, params, replace(sized, batch=b)), gpu).fits, 1,
+                   MAX_BATCH)  # fmt: skip
 
 
 def best_precision(facts: ArchFacts, params: int, opts: EstimateOptions, gpu: Gpu) -> str | None:
@@ -103,10 +111,11 @@ def fit_matrix(
     """Precision × GPU table: the fit at opts.context / opts.batch and the largest context that fits each cell
     (default GPUs: the catalogue's "matrix" display set)."""
     cards = tuple(gpus) if gpus is not None else display_set("matrix")
+    sized = [(sized_for(opts, g), g) for g in cards]
     rows = []
     for precision in precisions:
         w = weights_at(params, precision)
-        row = tuple(fits(estimate_memory(facts, w, params, sized_for(opts, g)), g) for g in cards)
-        longest = tuple(max_context(facts, w, params, opts, g) for g in cards)
+        row = tuple(fits(estimate_memory(facts, w, params, o), g) for o, g in sized)
+        longest = tuple(_longest(facts, w, params, o, g) for o, g in sized)
         rows.append(FitRow(precision, w, row, longest))
     return tuple(rows)

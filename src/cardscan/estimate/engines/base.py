@@ -146,7 +146,8 @@ class Engine:
 
     def resolve(self, opts: EstimateOptions) -> EstimateOptions:
         """`opts` with every default that depends on the GPU made explicit, so an estimate without the GPU (a chart,
-        a search) equals the one with it. Engines whose figures do not depend on the GPU return `opts` as is."""
+        a search) equals the one with it. Engines whose figures do not depend on the GPU return `opts` as is. It must
+        not read the context or batch: the capacity searches resolve once and then vary those."""
         return opts
 
     def batched_tokens(self, opts: EstimateOptions) -> int:
