@@ -55,18 +55,26 @@ def bits_per_weight(pc: ParameterCount) -> float | None:
     return 8 * pc.stored_bytes / pc.total if pc.total else None
 
 
-# Buffers saved in checkpoints (transformers `_keys_to_ignore_on_load_unexpected` in the modeling files): name pattern
-# and the minimum rank that makes it a buffer (GPT-2's `attn.bias` mask is 4-D; a real `attn.bias` would be 1-D).
-BUFFER_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
-    (re.compile(r"(^|\.)(attn|attention|crossattention)\.bias$"), 4),
-    (re.compile(r"(^|\.)(attn|attention|crossattention)\.masked_bias$"), 0),
-    (re.compile(r"(^|\.)attn\.causal_mask$"), 0),
-    (re.compile(r"(^|\.)(original_)?inv_freq$"), 0),
-    (re.compile(r"(^|\.)(position_ids|token_type_ids)$"), 0),
-    (re.compile(r"(^|\.)(num_batches_tracked|running_mean|running_var)$"), 0),
-    (re.compile(r"(^|\.)relative_position_index$"), 0),
-    (re.compile(r"^rope_freqs\.weight$"), 0),  # GGUF Llama-3.x rope scaling factors
-)
+# Buffers saved in checkpoints (transformers `_keys_to_ignore_on_load_unexpected` in the modeling files): the last
+# name component(s) it ends with (the whole name for a pattern anchored at both ends), the name pattern, and the minimum rank that makes it a buffer (GPT-2's `attn.bias`
+# mask is 4-D; a real `attn.bias` would be 1-D).
+BUFFER_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], int], ...] = (
+    (("bias",), re.compile(r"(^|\.)(attn|attention|crossattention)\.bias$"), 4),
+    (("masked_bias",), re.compile(r"(^|\.)(attn|attention|crossattention)\.masked_bias$"), 0),
+    (("causal_mask",), re.compile(r"(^|\.)attn\.causal_mask$"), 0),
+    (("inv_freq", "original_inv_freq"), re.compile(r"(^|\.)(original_)?inv_freq$"), 0),
+    (("position_ids", "token_type_ids"), re.compile(r"(^|\.)(position_ids|token_type_ids)$"), 0),
+    (("num_batches_tracked", "running_mean", "running_var"),
+     re.compile(r"(^|\.)(num_batches_tracked|running_mean|running_var)$"), 0),
+    (("relative_position_index",), re.compile(r"(^|\.)relative_position_index$"), 0),
+    (("rope_freqs.weight",), re.compile(r"^rope_freqs\.weight$"), 0),  # GGUF Llama-3.x rope scaling factors
+)  # fmt: skip
+_BUFFERS_BY_LEAF: dict[str, list[tuple[re.Pattern[str], int]]] = {}
+for _leaves, _pattern, _rank in BUFFER_PATTERNS:
+    for _leaf in _leaves:
+        _BUFFERS_BY_LEAF.setdefault(_leaf, []).append((_pattern, _rank))
+"""Last name component → the patterns that can match it: a dict lookup spares most tensors every regex (DeepSeek-V3
+has 92k tensors, GPT-2 a bias per layer norm)."""
 
 # Input embeddings and output heads (HF, GGUF and GPT-2/NeoX spellings).
 EMBEDDING = re.compile(r"(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd|embed_in)\.weight$")
@@ -95,28 +103,20 @@ def _lookup(config: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-# Last name components that any BUFFER_PATTERNS entry can match: a set lookup spares most tensors the regexes
-# (DeepSeek-V3 has 92k tensors).
-_BUFFER_LEAVES = frozenset(
-    {"bias", "masked_bias", "causal_mask", "inv_freq", "original_inv_freq", "position_ids", "token_type_ids",
-     "num_batches_tracked", "running_mean", "running_var", "relative_position_index"}
-)  # fmt: skip
-
-
 def is_buffer(t: TensorInfo) -> bool:
     """Whether a stored tensor is a buffer rather than a parameter."""
-    leaf = t.name.rsplit(".", 1)[-1]
-    if leaf not in _BUFFER_LEAVES and t.name != "rope_freqs.weight":
+    candidates = _BUFFERS_BY_LEAF.get(t.name[t.name.rfind(".") + 1 :]) or _BUFFERS_BY_LEAF.get(t.name)
+    if not candidates:
         return False
     # A boolean or byte matrix under a buffer name is a mask whatever its rank (some exports drop the [1, 1] dims).
     rank = 4 if len(t.shape) < 2 or t.dtype not in ("BOOL", "U8") else 2
-    return any(p.search(t.name) and len(t.shape) >= min(need, rank) for p, need in BUFFER_PATTERNS)
+    return any(len(t.shape) >= min(need, rank) and p.search(t.name) for p, need in candidates)
 
 
 def _mtp_names(tensors: Sequence[TensorInfo], config: Mapping[str, Any]) -> set[str]:
     layers = _lookup(config, alias_keys("num_hidden_layers"))
     nextn = _lookup(config, MTP_KEYS) or 0
-    names = {t.name for t in tensors if MTP_ALWAYS.search(t.name)}
+    names = {t.name for t in tensors if "mtp" in t.name and MTP_ALWAYS.search(t.name)}
     if layers and nextn:
         for t in tensors:
             m = DECODER_LAYER.search(t.name)
@@ -136,8 +136,9 @@ def _duplicate_head(
     tensors: Sequence[TensorInfo], roles: Mapping[str, TensorRole], config: Mapping[str, Any]
 ) -> tuple[str | None, str | None]:
     """(lm_head name to drop, note) when a tied head is stored next to the embedding it shares."""
-    embed = next((t for t in tensors if EMBEDDING.search(t.name)), None)
-    head = next((t for t in tensors if LM_HEAD.search(t.name)), None)
+    weights = [t for t in tensors if t.name.endswith("weight")]  # both patterns end so; a C-level test first
+    embed = next((t for t in weights if EMBEDDING.search(t.name)), None)
+    head = next((t for t in weights if LM_HEAD.search(t.name)), None)
     if embed is None or head is None or roles[embed.name].logical != roles[head.name].logical:
         return None, None
     tie = _tied(config)
@@ -196,8 +197,10 @@ def count_parameters(
             mtp += role.logical
             continue
         by_dtype[role.label] += role.logical
-        routed += role.logical if ROUTED_EXPERT.search(t.name) else 0
-        embedding += role.logical if EMBEDDING.search(t.name) or LM_HEAD.search(t.name) else 0
+        # Cheap substring tests first: every ROUTED_EXPERT match holds "exp", every EMBEDDING/LM_HEAD one ends "weight".
+        routed += role.logical if "exp" in t.name and ROUTED_EXPERT.search(t.name) else 0
+        if t.name.endswith("weight") and (EMBEDDING.search(t.name) or LM_HEAD.search(t.name)):
+            embedding += role.logical
     total = sum(by_dtype.values())
     active, moe_note = _active(total, routed, config, metadata)
     quant, quant_notes = summarise(rec, kept, roles, metadata)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from cardscan.parse.quant_formats import (
     CONFIG_KEYS,
@@ -70,9 +70,9 @@ class Recognition:
     """What was ambiguous or contradictory while recognising."""
 
 
-@dataclass(frozen=True)
-class TensorRole:
-    """What one stored tensor counts as."""
+class TensorRole(NamedTuple):
+    """What one stored tensor counts as (a NamedTuple, not a frozen dataclass: one is built per tensor, and a frozen
+    dataclass's __init__ costs 4x as much; DeepSeek-V3 has 92k tensors)."""
 
     kind: str
     """`weight` (quantized, logical params), `aux` (bytes only) or `plain` (numel params)."""
