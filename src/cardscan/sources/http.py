@@ -108,7 +108,6 @@ class HubSession(requests.Session):
             self._env[key] = settings
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in settings.items()}
 
-
     def fast_get(self, url: str, headers: Mapping[str, str], timeout: tuple[float, float]) -> requests.Response:
         """A streamed GET straight to requests' transport adapter (pooling, TLS, proxies: requests' own, so
         `responses` still mocks it). Session.request would also look up ~/.netrc (two stat() calls), merge cookie
@@ -120,8 +119,9 @@ class HubSession(requests.Session):
             prep.method, prep.url, prep.headers = "GET", url, CaseInsensitiveDict(sent)
         else:  # an odd redirect target: let requests quote it (or refuse it) as Session.get would
             prep.prepare(method="GET", url=url, headers=sent)
-        settings = self.merge_environment_settings(prep.url, {}, True, None, None)
-        return self.get_adapter(prep.url or url).send(prep, timeout=timeout, **settings)
+        target = prep.url or url
+        settings = self.merge_environment_settings(target, {}, True, None, None)  # type: ignore[no-untyped-call]
+        return self.get_adapter(target).send(prep, timeout=timeout, **settings)
 
 
 def make_session(pool_maxsize: int = 64) -> HubSession:
@@ -388,7 +388,9 @@ class Transport:
             if isinstance(self.session, HubSession):
                 resp = self.session.fast_get(url, sent, (timeout, timeout))
             else:  # a plain requests.Session a caller passed in
-                resp = self.session.get(url, headers=sent, stream=True, allow_redirects=False, timeout=(timeout, timeout))
+                resp = self.session.get(
+                    url, headers=sent, stream=True, allow_redirects=False, timeout=(timeout, timeout)
+                )
         except BaseException:
             self.limiter.done(bucket, None, {})
             raise
