@@ -1,4 +1,4 @@
-"""The Hub emulator answers like the real Hub (hub-protocol.md §10), with plain `requests`."""
+"""The Hub emulator answers like the real Hub (docs/emulator.md), with plain `requests`."""
 
 from __future__ import annotations
 

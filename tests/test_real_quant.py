@@ -3,7 +3,7 @@ scripts/make_real_quant_fixtures.py and docs/real-quant-fixtures.md) read back t
 
 Each fixture is one tiny Llama (hidden 256, 4 layers, 4 heads, 2 KV heads, vocab 1000, untied lm_head; intermediate 688,
 or 768 where compressed-tensors refuses a ragged group) quantized by its library. The count must equal the model's
-parameters before quantizing, and the quantized layers' stored bytes must equal the spec's §8 formula for these shapes.
+parameters before quantizing, and the quantized layers' stored bytes must equal the formula in docs/quant-formats.md for these shapes.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ Formula = Callable[[int, int, Mapping[str, TensorInfo]], int]
 
 
 def bnb4(double_quant: bool) -> Formula:
-    """Spec §8: n/2 + absmax (U8 with double quant, else F32) [+ nested absmax F32 + nested map 1024] + map 64 +
+    """docs/quant-formats.md: n/2 + absmax (U8 with double quant, else F32) [+ nested absmax F32 + nested map 1024] + map 64 +
     the quant_state JSON (its length depends on the shape's digits, so it is read from the header)."""
 
     def stored(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
@@ -44,12 +44,12 @@ def bnb4(double_quant: bool) -> Formula:
 
 
 def bnb8(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
-    """Spec §8 LLM.int8: I8 weight + F32 SCB [out] + U8 weight_format []."""
+    """docs/quant-formats.md, LLM.int8: I8 weight + F32 SCB [out] + U8 weight_format []."""
     return n_in * out + 4 * out + 1
 
 
 def ct_packed(bits: int, group: int, asym: bool = False) -> Formula:
-    """Spec §8: out·ceil(in·b/32)·4 + BF16 scale [out, G] + weight_shape I64 [2] (+ I32 zero point [ceil(out·b/32), G])."""
+    """docs/quant-formats.md: out·ceil(in·b/32)·4 + BF16 scale [out, G] + weight_shape I64 [2] (+ I32 zero point [ceil(out·b/32), G])."""
 
     def stored(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
         groups = math.ceil(n_in / group)
@@ -60,7 +60,7 @@ def ct_packed(bits: int, group: int, asym: bool = False) -> Formula:
 
 
 def ct_channel8(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
-    """Spec §8 (FP8_DYNAMIC, W8A8): 8-bit weight + scale [out, 1] in the model dtype (BF16)."""
+    """docs/quant-formats.md, (FP8_DYNAMIC, W8A8): 8-bit weight + scale [out, 1] in the model dtype (BF16)."""
     return n_in * out + 2 * out
 
 
@@ -80,7 +80,7 @@ def ct_unpacked4(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
 
 
 def ct_nvfp4(activations: bool) -> Formula:
-    """Spec §8 NVFP4: n/2 + F8 scale n/16 + F32 weight global scale [1] (+ F32 input global scale [1], not A16)."""
+    """docs/quant-formats.md, NVFP4: n/2 + F8 scale n/16 + F32 weight global scale [1] (+ F32 input global scale [1], not A16)."""
 
     def stored(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
         return n_in * out // 2 + n_in * out // 16 + 4 + (4 if activations else 0)
@@ -89,12 +89,12 @@ def ct_nvfp4(activations: bool) -> Formula:
 
 
 def ct_mxfp4(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:
-    """Spec §8 MXFP4: n/2 + U8 (E8M0) scale n/32."""
+    """docs/quant-formats.md, MXFP4: n/2 + U8 (E8M0) scale n/32."""
     return n_in * out // 2 + n_in * out // 32
 
 
 def hqq(bits: int, group: int) -> Formula:
-    """Spec §8: W_q (U8 n·b/8; 3-bit: I32 [ceil(n/g/10), g]) + BF16 scale and zero [n/g, 1] + hqq's meta entries
+    """docs/quant-formats.md: W_q (U8 n·b/8; 3-bit: I32 [ceil(n/g/10), g]) + BF16 scale and zero [n/g, 1] + hqq's meta entries
     (scalars and strings such as `packing`, read from the header: everything else under the module)."""
 
     def stored(n_in: int, out: int, sib: Mapping[str, TensorInfo]) -> int:

@@ -23,7 +23,7 @@ from cardscan.errors import ErrorCode, ScanError
 from cardscan.sources.base import IOStats
 from cardscan.sources.ratelimit import RateLimiter, bucket_of, parse_ratelimit, retry_after
 
-# Statuses worth another try (hub-protocol.md §8; the Hub's 5xx are transient gateway/overload errors).
+# Statuses worth another try (docs/hub-source.md: 429 is the Hub's rate limit, its 5xx are transient gateway/overload errors).
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES: frozenset[int] = frozenset({301, 302, 303, 307, 308})
 SCHEMES = ("http", "https")  # a redirect anywhere else (file:, ftp:, data:) is refused
@@ -342,7 +342,7 @@ class Transport:
                 return self._read(resp, limit)
             self._discard(resp)
             target = self._target(url, location)
-            # A token must never reach a CDN or any other origin (hub-protocol.md §4), nor come back after one.
+            # A token must never reach a CDN or any other origin (as requests' rebuild_auth and huggingface_hub do; docs/hub-source.md), nor come back after one.
             keep_auth = keep_auth and origin(target) == origin(url)
             if origin(target) != origin(first):
                 with self._lock:

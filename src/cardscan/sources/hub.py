@@ -86,7 +86,7 @@ class HubConfig:
         return cls(endpoint=base.rstrip("/"), token=token or None)
 
 
-# X-Error-Code → our code (hub-protocol.md §5); the code wins over the HTTP status.
+# X-Error-Code → our code (huggingface_hub utils/_http.py `hf_raise_for_status` reads the same header); the code wins over the HTTP status.
 HUB_ERROR_CODES: dict[str, ErrorCode] = {
     "RepoNotFound": ErrorCode.NOT_FOUND,
     "GatedRepo": ErrorCode.GATED,

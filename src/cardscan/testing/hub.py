@@ -775,7 +775,7 @@ def find_repo(emu: HubEmulator, segs: list[str]) -> tuple[str, Repo | None, list
 
 
 def repo_not_found(token: str | None) -> Response:
-    """Missing or hidden repo: 401 anonymous, 404 with a token (hub-protocol.md §5)."""
+    """Missing or hidden repo: 401 anonymous, 404 with a token (as huggingface_hub's `hf_raise_for_status` expects)."""
     msg = "Repository Not Found. Please make sure you specified the correct `repo_id` and that you are authenticated."
     return error(401 if token is None else 404, "RepoNotFound", msg)
 
