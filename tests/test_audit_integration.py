@@ -165,10 +165,17 @@ def run_rows(db: str) -> int:
 
 
 def test_listing_first_run_then_unchanged_rerun_costs_no_repo_request(emu: HubEmulator, db: str) -> None:
+    emu.log.clear()
     first = audit(emu, db, *AUTHORS, "--format", "jsonl")
     assert first.exit_code == 0, first.output
     repos = repos_of(first)
     assert "openai-community/gpt2" in repos and len(repos) == 10 and not any(r["reused"] for r in repos.values())
+    # The listing carried each repo's files: no scan asked model info for a listed repo (an adapter's base model,
+    # scanned as part of the adapter, still asks for its own when it was not listed itself).
+    infos = {e.path.split("?")[0].removeprefix("/api/models/") for e in emu.log if e.path.startswith("/api/models/")}
+    assert infos == {"meta-llama/Llama-2-7b-hf/revision/main"}  # org/lora-adapter's base, read with the adapter
+    gpt2 = repos["openai-community/gpt2"]["facts"]
+    assert gpt2["parameters"] == 124439808 and gpt2["weight_bytes"], gpt2  # bytes from the header reads' totals
     emu.log.clear()
     again = audit(emu, db, *AUTHORS, "--format", "jsonl")
     assert again.exit_code == 0, again.output

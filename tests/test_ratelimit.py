@@ -114,14 +114,18 @@ def test_2000_repo_batch_on_free_quotas_has_no_429(tmp_path: Path) -> None:
 
 
 def test_scan_many_paces_a_batch_across_windows(tmp_path: Path) -> None:
-    """scan_many on quotas that bind (100 api / 1,000 resolvers per 1 s window): every repo ok, no 429."""
+    """scan_many on quotas that bind (25 api requests per 2 s window for 60 repos): every repo ok, no 429.
+
+    The quota binds however slow the machine is: a batch would have to take over 4 s (60 repos take well under 1 s
+    of CPU) to fit the quota without the limiter pausing it. 8 workers: the first wave (sent before any reply has
+    told the quota) stays under it."""
     from cardscan.scanner import ScanOptions, scan_many
     from cardscan.testing.hub import HubEmulator, replicate
 
-    ids = replicate(HUB_ROOT, ["openai-community/gpt2"], tmp_path, 300)
-    quotas = {"api": 100, "resolvers": 1000, "pages": 100}
-    with HubEmulator(tmp_path, cache_dir=tmp_path / ".cache", rate_quotas=quotas, rate_window=1) as hub:
-        results = scan_many(ids, ScanOptions(endpoint=hub.url, token=""), workers=32)
+    ids = replicate(HUB_ROOT, ["openai-community/gpt2"], tmp_path, 60)
+    quotas = {"api": 25, "resolvers": 1000, "pages": 100}
+    with HubEmulator(tmp_path, cache_dir=tmp_path / ".cache", rate_quotas=quotas, rate_window=2) as hub:
+        results = scan_many(ids, ScanOptions(endpoint=hub.url, token=""), workers=8)
         statuses = [e.status for e in hub.log]
     assert all(r.ok for r in results) and statuses.count(429) == 0
     assert sum(r.io.rate_wait_s for r in results) > 0

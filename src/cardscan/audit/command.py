@@ -219,8 +219,8 @@ def _listed(args: AuditArgs, session: Any) -> Iterator[Target]:
     config = hub_config(ScanOptions(token=args.token, timeout=args.timeout, retries=args.retries))
     for author in args.authors or (None,):
         query = ListingQuery(author, args.search, args.filters, args.sort, args.limit)
-        for head in list_models(session, config, query):
-            yield Target(head.repo_id, "main", head.sha, head.gated)
+        for head in list_models(session, config, query, with_files=True):
+            yield Target(head.repo_id, "main", head.sha, head.gated, head.item)
 
 
 def _session(args: AuditArgs) -> Any:

@@ -199,7 +199,14 @@ def _scan(
     from cardscan.render.json import result_object
     from cardscan.scanner import scan
 
-    result = scan(target.repo_id, replace(options, revision=target.revision), session=session)
+    offer = getattr(session, "offer_listed", None)
+    if target.listed is not None and offer is not None:
+        offer(target.repo_id, target.revision, target.listed)  # the scan's model info, already paid for
+    try:
+        result = scan(target.repo_id, replace(options, revision=target.revision), session=session)
+    finally:
+        if target.listed is not None and offer is not None:
+            session.take_listed(target.repo_id, target.revision)  # unused when the scan failed before asking
     config, config_cost = (None, 0)
     if result.ok and result.model is not None:
         config, config_cost = _config_json(target, result.commit, options, session)

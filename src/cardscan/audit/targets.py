@@ -11,9 +11,10 @@ import io
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 _HUB_URL = re.compile(
@@ -34,6 +35,8 @@ class Target:
     """The commit a Hub listing reported (None: ask the Hub, one request)."""
     gated: str | bool | None = None
     """Gating the listing reported (None: unknown)."""
+    listed: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The Hub listing's item (with files), handed to the scan so it skips its model-info call; None otherwise."""
 
     @property
     def key(self) -> str:

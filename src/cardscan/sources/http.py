@@ -92,6 +92,17 @@ class HubSession(requests.Session):
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         self._env: dict[tuple[object, ...], dict[str, Any]] = {}
+        self._listed: dict[tuple[str, str], Mapping[str, Any]] = {}
+
+    def offer_listed(self, repo_id: str, revision: str, item: Mapping[str, Any]) -> None:
+        """Hand a Hub listing's item for this repo (sha, siblings, cardData, safetensors, gating) to its next scan,
+        which then skips its own model-info call (an audit over `--author` costs one API request per listing page,
+        not one per repo). The caller withdraws it after the scan (`take_listed`), so memory stays bounded."""
+        self._listed[(repo_id.lower(), revision)] = item
+
+    def take_listed(self, repo_id: str, revision: str) -> Mapping[str, Any] | None:
+        """The offered item for this repo revision, removed (each is used at most once)."""
+        return self._listed.pop((repo_id.lower(), revision), None)
 
     def resolve_redirects(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Redirects are followed by Transport._follow (token and origin rules); requests would still prepare the

@@ -202,13 +202,21 @@ class HubSource:
     # -- listing --------------------------------------------------------------------------------------------
 
     def _fetch_listing(self) -> Listing:
-        """Parse model info; fall back to the paginated tree when siblings lack sizes."""
-        url = f"{self._api_repo(self.repo_id)}/revision/{quote(self.revision, safe='')}?blobs=true"
-        info = self._json(url, what="model info")
+        """Parse model info (or the item a Hub listing handed over); fall back to the paginated tree when siblings
+        lack sizes. A listed item's siblings never carry sizes: they stay unknown (the chosen weight files' sizes
+        come from their reads' Content-Range), since a tree call per repo would cost what the listing saved."""
+        take = getattr(self._http.session, "take_listed", None)
+        listed = take(self.repo_id, self.revision) if take is not None else None
+        if listed is not None and isinstance(listed.get("sha"), str):
+            info: Mapping[str, Any] = listed
+            files = _siblings(info.get("siblings"), sizes=False)
+        else:
+            url = f"{self._api_repo(self.repo_id)}/revision/{quote(self.revision, safe='')}?blobs=true"
+            info = self._json(url, what="model info")
+            files = _siblings(info.get("siblings"))
         given = info.get("id")
         repo_id: str = given if isinstance(given, str) else self.repo_id
         commit = info.get("sha") if isinstance(info.get("sha"), str) else None
-        files = _siblings(info.get("siblings"))
         if files is None:
             files = self._tree(repo_id, commit or self.revision)
         card = info.get("cardData")
@@ -362,8 +370,9 @@ def _decode_json(reply: Reply, what: str) -> object:
         raise ScanError(ErrorCode.MALFORMED, f"{what} reply is not JSON: {exc}") from None
 
 
-def _siblings(siblings: object) -> tuple[RepoFile, ...] | None:
-    """Files from model-info siblings, or None when the list is absent or lacks sizes (then use the tree)."""
+def _siblings(siblings: object, *, sizes: bool = True) -> tuple[RepoFile, ...] | None:
+    """Files from model-info siblings, or None when the list is absent or (when `sizes`) lacks sizes (then use the
+    tree). With sizes=False, a listing item's siblings: names only, sizes unknown."""
     if not isinstance(siblings, list) or not siblings:
         return None
     if len(siblings) > MAX_FILES:
@@ -371,9 +380,9 @@ def _siblings(siblings: object) -> tuple[RepoFile, ...] | None:
     files = []
     for s in siblings:
         size = s.get("size") if isinstance(s, dict) else None
-        if not isinstance(size, int) or not isinstance(s.get("rfilename"), str):
+        if not isinstance(s, dict) or not isinstance(s.get("rfilename"), str) or (sizes and not isinstance(size, int)):
             return None
-        files.append(RepoFile(_listed_path(s["rfilename"]), size))
+        files.append(RepoFile(_listed_path(s["rfilename"]), size if isinstance(size, int) else None))
     return tuple(files)
 
 
