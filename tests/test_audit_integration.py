@@ -187,7 +187,12 @@ def test_listing_first_run_then_unchanged_rerun_costs_no_repo_request(emu: HubEm
 
 def test_list_file_rerun_costs_one_request_per_repo(emu: HubEmulator, db: str, tmp_path: Path) -> None:
     targets = write(tmp_path, "models.txt", "\n".join(LIST) + "\n")
+    emu.log.clear()
     assert audit(emu, db, "-f", targets).exit_code == 0
+    # First sight of a repo: its freshness check is the scan's own model info (one API request, not two).
+    infos = [e.path.split("?")[0] for e in emu.log if e.path.startswith("/api/models/")]
+    for repo in LIST:
+        assert infos.count(f"/api/models/{repo}/revision/main") == 1, (repo, infos)
     emu.log.clear()
     again = audit(emu, db, "-f", targets, "--format", "jsonl")
     assert again.exit_code == 0 and all(r["reused"] for r in repos_of(again).values())

@@ -167,17 +167,23 @@ def _work(
     scans: threading.BoundedSemaphore,
 ) -> _Work:
     """Decide reuse or scan for one target (runs on a worker thread; never touches the database)."""
-    head, cost = (None, (0, 0)) if target.revision == "local" else _head(target, session, config)
+    # A repo never stored will be scanned whatever its head says: its head call is the scan's whole model info,
+    # handed to the scan, so it costs one API request instead of two.
+    head, cost = (None, (0, 0)) if target.revision == "local" else _head(target, session, config, previous is None)
     if previous is not None and head is not None and head.get("sha") == previous[1]:
         gated_before = previous[2].get("gated")
         if head.get("gated") is None or head.get("gated") == gated_before:
             return _Work(target, previous[0], None, *cost)
+    listed = head.pop("item", None) if head is not None else None
+    if listed is not None:
+        target = replace(target, listed=listed)
     with scans:
         return _scan(target, head, options, session, cost)
 
 
-def _head(target: Target, session: Any, config: Any) -> tuple[dict[str, Any] | None, tuple[int, int]]:
-    """The repo's current commit and gating: from the listing (free) or one model-info call."""
+def _head(target: Target, session: Any, config: Any, full: bool) -> tuple[dict[str, Any] | None, tuple[int, int]]:
+    """The repo's current commit and gating: from the listing (free) or one model-info call (the whole of it, kept
+    under `item`, when `full`)."""
     if target.sha is not None:
         return {"sha": target.sha, "gated": target.gated}, (0, 0)
     if config is None:  # offline
@@ -187,10 +193,11 @@ def _head(target: Target, session: Any, config: Any) -> tuple[dict[str, Any] | N
 
     stats = HubStats()
     try:
-        head = repo_head(session, config, target.repo_id, target.revision, stats)
+        head = repo_head(session, config, target.repo_id, target.revision, stats, full=full)
     except ScanError:
         return None, (stats.requests, stats.retries)  # the scan will meet the same problem and report it properly
-    return {"sha": head.sha, "gated": head.gated, "last_modified": head.last_modified}, (stats.requests, stats.retries)
+    found = {"sha": head.sha, "gated": head.gated, "last_modified": head.last_modified, "item": head.item}
+    return found, (stats.requests, stats.retries)
 
 
 def _scan(

@@ -211,8 +211,7 @@ class HubSource:
             info: Mapping[str, Any] = listed
             files = _siblings(info.get("siblings"), sizes=False)
         else:
-            url = f"{self._api_repo(self.repo_id)}/revision/{quote(self.revision, safe='')}?blobs=true"
-            info = self._json(url, what="model info")
+            info = self._json(model_info_url(self.config.endpoint, self.repo_id, self.revision), what="model info")
             files = _siblings(info.get("siblings"))
         given = info.get("id")
         repo_id: str = given if isinstance(given, str) else self.repo_id
@@ -318,7 +317,7 @@ class HubSource:
 
     def _api_repo(self, repo_id: str) -> str:
         """`{endpoint}/api/models/{repo}`; the repo's slash stays a slash."""
-        return f"{self.config.endpoint}/api/models/{quote(repo_id, safe='/')}"
+        return api_repo_url(self.config.endpoint, repo_id)
 
     def _resolve_url(self, path: str) -> str:
         """Resolve URL pinned to the listed commit (canonical repo id), else to the revision asked for. A path that
@@ -368,6 +367,16 @@ def _decode_json(reply: Reply, what: str) -> object:
         return json.loads(reply.body)
     except ValueError as exc:
         raise ScanError(ErrorCode.MALFORMED, f"{what} reply is not JSON: {exc}") from None
+
+
+def api_repo_url(endpoint: str, repo_id: str) -> str:
+    """`{endpoint}/api/models/{repo}`; the repo's slash stays a slash."""
+    return f"{endpoint}/api/models/{quote(repo_id, safe='/')}"
+
+
+def model_info_url(endpoint: str, repo_id: str, revision: str) -> str:
+    """The model-info call a scan makes: every field at the revision, with file sizes (`blobs=true`)."""
+    return f"{api_repo_url(endpoint, repo_id)}/revision/{quote(revision, safe='')}?blobs=true"
 
 
 def _siblings(siblings: object, *, sizes: bool = True) -> tuple[RepoFile, ...] | None:

@@ -17,7 +17,15 @@ import requests
 
 from cardscan.errors import ErrorCode, ScanError
 from cardscan.sources.http import HubStats, Transport, next_link
-from cardscan.sources.hub import API_BODY_LIMIT, HUB_ERROR_CODES, MAX_TREE_PAGES, STATUS_CODES, HubConfig
+from cardscan.sources.hub import (
+    API_BODY_LIMIT,
+    HUB_ERROR_CODES,
+    MAX_TREE_PAGES,
+    STATUS_CODES,
+    HubConfig,
+    api_repo_url,
+    model_info_url,
+)
 
 # The Hub caps the page size (`limit`) at 1000; huggingface_hub stops after `limit` items itself.
 MAX_PAGE = 1000
@@ -103,17 +111,29 @@ def list_models(
 
 
 def repo_head(
-    session: requests.Session, config: HubConfig, repo_id: str, revision: str = "main", stats: HubStats | None = None
+    session: requests.Session,
+    config: HubConfig,
+    repo_id: str,
+    revision: str = "main",
+    stats: HubStats | None = None,
+    *,
+    full: bool = False,
 ) -> RepoHead:
-    """One model-info call restricted to sha + gating: is this repo at the commit we already know?"""
+    """One model-info call restricted to sha + gating: is this repo at the commit we already know? With `full`, the
+    whole model info a scan would ask for (kept in `RepoHead.item`): for a repo that will be scanned anyway, one call
+    answers both."""
     transport = _transport(session, config, stats)
-    query = urlencode([("expand[]", key) for key in HEAD_EXPAND])
-    url = f"{config.endpoint}/api/models/{quote(repo_id, safe='/')}/revision/{quote(revision, safe='')}?{query}"
+    if full:
+        url = model_info_url(config.endpoint, repo_id, revision)
+    else:
+        query = urlencode([("expand[]", key) for key in HEAD_EXPAND])
+        url = f"{api_repo_url(config.endpoint, repo_id)}/revision/{quote(revision, safe='')}?{query}"
     reply = transport.get(url, {}, token=config.token, limit=API_BODY_LIMIT)
     info = _decode(reply.status, reply.headers, reply.body, f"model info of {repo_id}")
     if not isinstance(info, dict):
         raise ScanError(ErrorCode.MALFORMED, f"model info of {repo_id} is not a JSON object")
-    return _head({"id": repo_id, **info})
+    head = _head({"id": repo_id, **info})
+    return replace(head, item=info) if full else head
 
 
 def _transport(session: requests.Session, config: HubConfig, stats: HubStats | None) -> Transport:
