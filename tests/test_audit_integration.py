@@ -193,6 +193,9 @@ def test_list_file_rerun_costs_one_request_per_repo(emu: HubEmulator, db: str, t
     infos = [e.path.split("?")[0] for e in emu.log if e.path.startswith("/api/models/")]
     for repo in LIST:
         assert infos.count(f"/api/models/{repo}/revision/main") == 1, (repo, infos)
+    # config.json is read once per repo: the audit's stored copy comes from the scan's read (never a file twice).
+    configs = [e.path for e in emu.log if e.path.endswith("/config.json") and "/resolve/" in e.path]
+    assert len(configs) == len(set(configs)), configs
     emu.log.clear()
     again = audit(emu, db, "-f", targets, "--format", "jsonl")
     assert again.exit_code == 0 and all(r["reused"] for r in repos_of(again).values())

@@ -662,3 +662,19 @@ def test_batch_reuses_connections(hub) -> None:
         opened.append(sum(hub.connections.values()))
     # Usually 0-2 new ones; a second batch may briefly have more requests in flight than the first left idle.
     assert opened[1] < opened[0], opened
+
+
+def test_session_keeps_small_commit_pinned_files_within_a_byte_budget(monkeypatch) -> None:
+    """A batch re-reads no small file at a commit-pinned URL; branch URLs are never kept; the cache stays bounded."""
+    from cardscan.sources import http as http_mod
+
+    monkeypatch.setattr(http_mod, "FILE_CACHE_BYTES", 10)
+    session = make_session(2)
+    pinned = "https://hub.example/org/m/resolve/" + "a" * 40 + "/config.json"
+    session.remember("https://hub.example/org/m/resolve/main/config.json", b"{}")
+    assert session.recall("https://hub.example/org/m/resolve/main/config.json") is None  # a branch moves
+    session.remember(pinned, b"12345")
+    session.remember(pinned.replace("config", "other"), b"678901")  # 11 bytes: the oldest goes
+    assert session.recall(pinned) is None and session.recall(pinned.replace("config", "other")) == b"678901"
+    session.remember(pinned.replace("config", "big"), b"x" * (http_mod.FILE_CACHE_ITEM + 1))
+    assert session.recall(pinned.replace("config", "big")) is None

@@ -7,6 +7,7 @@ import random
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,12 @@ READ_CHUNK = 16 << 10  # small, so a Range-ignoring 200 is cut off after little 
 ERROR_BODY_LIMIT = 4 << 10  # error replies are read only this far (their text is never shown)
 DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
 ORIGIN_POOLS = 8  # distinct origins kept pooled: the Hub, its CDN(s), a mirror
+FILE_CACHE_BYTES = 8 << 20
+"""Small files a batch keeps for a second read (HubSession.remember)."""
+FILE_CACHE_ITEM = 256 << 10
+"""Larger files are never kept (configs and cards are a few KB)."""
+_COMMIT_PINNED = re.compile(r"/resolve/[0-9a-f]{40}/")
+"""A resolve URL at a full commit sha names content that never changes."""
 # Connection failures worth another try; anything else requests raises (bad URL, bad scheme) is final.
 TRANSIENT = (
     requests.ConnectionError,
@@ -93,6 +100,32 @@ class HubSession(requests.Session):
         self.mount("http://", adapter)
         self._env: dict[tuple[object, ...], dict[str, Any]] = {}
         self._listed: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self._files: OrderedDict[str, bytes] = OrderedDict()
+        self._files_bytes = 0
+        self._files_lock = threading.Lock()
+
+    def recall(self, url: str) -> bytes | None:
+        """A small file this batch already read at this commit-pinned URL (see `remember`), else None."""
+        with self._files_lock:
+            body = self._files.get(url)
+            if body is not None:
+                self._files.move_to_end(url)
+            return body
+
+    def remember(self, url: str, body: bytes) -> None:
+        """Keep a small file read at a URL pinned to a full commit sha (immutable), so a second read in the same run
+        (an audit's config.json re-read after the scan, an adapter's base scanned twice) costs no request. At most
+        FILE_CACHE_BYTES in all, least recently used first out, so memory stays flat however long the batch."""
+        if not _COMMIT_PINNED.search(url) or len(body) > FILE_CACHE_ITEM:
+            return
+        with self._files_lock:
+            if url in self._files:
+                return
+            self._files[url] = body
+            self._files_bytes += len(body)
+            while self._files_bytes > FILE_CACHE_BYTES:
+                _, old = self._files.popitem(last=False)
+                self._files_bytes -= len(old)
 
     def offer_listed(self, repo_id: str, revision: str, item: Mapping[str, Any]) -> None:
         """Hand a Hub listing's item for this repo (sha, siblings, cardData, safetensors, gating) to its next scan,

@@ -19,6 +19,7 @@ from cardscan.errors import ErrorCode, ScanError
 from cardscan.sources.base import Chunk, Listing, RepoFile
 from cardscan.sources.http import (
     Deadline,
+    HubSession,
     HubStats,
     Reply,
     Transport,
@@ -189,14 +190,19 @@ class HubSource:
             return self._read_file(path, max_bytes)
 
     def _read_file(self, path: str, max_bytes: int) -> bytes | None:
+        url = self._resolve_url(path)
+        session = self._http.session
+        kept = session.recall(url) if isinstance(session, HubSession) else None
+        if kept is not None and len(kept) <= max_bytes:
+            return kept
         try:
-            reply = self._get(
-                self._resolve_url(path), {"Accept-Encoding": "identity"}, limit=max_bytes, what=path, missing_ok=True
-            )
+            reply = self._get(url, {"Accept-Encoding": "identity"}, limit=max_bytes, what=path, missing_ok=True)
         except _EntryMissing:
             return None
         if not reply.complete:
             raise ScanError(ErrorCode.MALFORMED, f"{path} in {self.repo_id} is larger than {max_bytes} bytes")
+        if isinstance(session, HubSession):
+            session.remember(url, reply.body)
         return reply.body
 
     # -- listing --------------------------------------------------------------------------------------------
@@ -205,8 +211,8 @@ class HubSource:
         """Parse model info (or the item a Hub listing handed over); fall back to the paginated tree when siblings
         lack sizes. A listed item's siblings never carry sizes: they stay unknown (the chosen weight files' sizes
         come from their reads' Content-Range), since a tree call per repo would cost what the listing saved."""
-        take = getattr(self._http.session, "take_listed", None)
-        listed = take(self.repo_id, self.revision) if take is not None else None
+        session = self._http.session
+        listed = session.take_listed(self.repo_id, self.revision) if isinstance(session, HubSession) else None
         if listed is not None and isinstance(listed.get("sha"), str):
             info: Mapping[str, Any] = listed
             files = _siblings(info.get("siblings"), sizes=False)
