@@ -205,14 +205,15 @@ def _scan(
 ) -> _Work:
     from cardscan.render.json import result_object
     from cardscan.scanner import scan
+    from cardscan.sources.http import HubSession
 
-    offer = getattr(session, "offer_listed", None)
-    if target.listed is not None and offer is not None:
-        offer(target.repo_id, target.revision, target.listed)  # the scan's model info, already paid for
+    handing = target.listed is not None and isinstance(session, HubSession)
+    if handing:
+        session.offer_listed(target.repo_id, target.revision, target.listed)  # the scan's model info, already paid
     try:
         result = scan(target.repo_id, replace(options, revision=target.revision), session=session)
     finally:
-        if target.listed is not None and offer is not None:
+        if handing:
             session.take_listed(target.repo_id, target.revision)  # unused when the scan failed before asking
     config, config_cost = (None, 0)
     if result.ok and result.model is not None:
