@@ -82,3 +82,37 @@ def test_ascii_fallback_keeps_widths() -> None:
     line = "RTX 4090 24GB ✓ 8.56 GiB free → use fp8 · ✗"
     plain = ascii_fallback(line)
     assert plain.isascii() and len(plain) == len(line)
+
+
+def _rich_reference(result, width: int) -> str:  # type: ignore[no-untyped-def]
+    """The same result laid out entirely by rich's Table (what the hand layout must reproduce, letter for letter)."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from cardscan.render import table as t
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, highlight=False, soft_wrap=False, force_terminal=False)
+    rows = t._rows(result, narrow=False, width=0)  # no room for a hand-laid grid: each nested one is a rich Table
+    grid = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
+    grid.add_column(style="cyan", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        grid.add_row(label, value)
+    console.print(grid)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_hand_layout_matches_rich_tables(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Labels beside values and the nested grids (fit matrix, quants) are laid out by hand for speed: the text is
+    exactly what rich's Table gives."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = scan(EXAMPLE, ScanOptions(gpus=("rtx3060", "rtx4090", "a100-40gb", "h100")))
+    assert result.fit_matrix
+    body = render([result]).splitlines()[1:]  # after the title line
+    reference = _rich_reference(result, width).splitlines()
+    assert body[: len(reference)] == reference
