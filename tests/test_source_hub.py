@@ -678,3 +678,60 @@ def test_session_keeps_small_commit_pinned_files_within_a_byte_budget(monkeypatc
     assert session.recall(pinned) is None and session.recall(pinned.replace("config", "other")) == b"678901"
     session.remember(pinned.replace("config", "big"), b"x" * (http_mod.FILE_CACHE_ITEM + 1))
     assert session.recall(pinned.replace("config", "big")) is None
+
+
+def _idle(session, url: str) -> int:  # type: ignore[no-untyped-def]
+    """Connected connections waiting in the session's pool for `url`'s origin."""
+    prep = requests.Request("GET", url).prepare()
+    verify = session.merge_environment_settings(url, {}, True, None, None)["verify"]
+    pool = session.get_adapter(url).get_connection_with_tls_context(prep, verify)  # the pool requests itself uses
+    return sum(1 for conn in list(pool.pool.queue) if conn is not None and conn.is_connected)
+
+
+def _until(check, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.integration
+def test_warm_connections_are_the_ones_the_first_requests_use(hub) -> None:
+    """`warm` opens connections before any request (their handshakes overlap the caller's start-up); requests sent
+    at once afterwards use them instead of opening their own; a second warm of the same origin opens nothing."""
+    session = make_session(8)
+    session.warm(hub.url, 3)
+    assert _until(lambda: _idle(session, hub.url) == 3), hub.connections
+    assert hub.connections["hub"] == 3 and not hub.log
+    session.warm(hub.url + "/other/path", 3)  # same origin: already warm
+    with ThreadPoolExecutor(3) as pool:
+        replies = list(pool.map(lambda _: session.get(f"{hub.url}/api/models/openai-community/gpt2"), range(3)))
+    assert [r.status_code for r in replies] == [200] * 3
+    assert hub.connections["hub"] == 3 and len(hub.log) == 3
+
+
+def test_warm_to_an_unreachable_origin_is_silent() -> None:
+    """Warming is best effort: nothing listens there, so nothing is kept, and the real request says what is wrong."""
+    session = make_session(4)
+    session.warm("http://127.0.0.1:9", 2)  # the discard port: refused
+    assert _until(lambda: _idle(session, "http://127.0.0.1:9") == 0)
+    with pytest.raises(requests.ConnectionError):
+        session.get("http://127.0.0.1:9/x", timeout=2)
+
+
+@pytest.mark.integration
+def test_a_batch_warms_the_hub_only_for_hub_inputs(hub, tmp_path: Path) -> None:
+    """A batch's shared session opens the Hub's first connections up front for Hub repos; a batch of local folders
+    never even builds the HTTP session."""
+    from cardscan.scanner import ScanOptions
+    from cardscan.sources.registry import WARM_PER_REPO, SharedSession
+
+    local = SharedSession()
+    local.warm([str(tmp_path)], ScanOptions(endpoint=hub.url))
+    assert local.made() is None
+    shared = SharedSession(pool_maxsize=16)
+    shared.warm(["openai-community/gpt2", str(tmp_path)], ScanOptions(endpoint=hub.url))
+    assert _until(lambda: hub.connections["hub"] == WARM_PER_REPO), hub.connections
+    assert not hub.log

@@ -216,10 +216,13 @@ def main(
         lora_targets=tuple(t.strip() for t in (lora_targets or "").split(",") if t.strip()),
         flash_attention=not no_flash_attention, curves=fmt == "html",
     )  # fmt: skip
-    from cardscan.scanner import Interrupted, scan_many
     from cardscan.sources.registry import SharedSession
 
     session = SharedSession(pool_maxsize=max(16, 4 * workers)) if not options.is_offline() else None
+    if session is not None:  # first, so the Hub's handshakes run while the scanner's modules load
+        session.warm(all_targets[:workers], options)
+    from cardscan.scanner import Interrupted, scan_many
+
     started = time.monotonic()
     with _Progress(len(all_targets)) as tick:
         try:

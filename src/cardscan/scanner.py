@@ -130,6 +130,8 @@ def iter_scan(
     if session is None and not options.is_offline():
         # One pool for the batch, sized to what is in flight: each scan reads several files at once.
         session = SharedSession(pool_maxsize=max(16, 4 * workers))
+    if isinstance(session, SharedSession) and isinstance(targets, Sequence):
+        session.warm(targets[: max(1, workers)], options)  # handshakes overlap the first model-info calls
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cardscan-scan")
     pending: dict[Future[ScanResult], int] = {}
     try:

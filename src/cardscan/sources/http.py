@@ -103,6 +103,37 @@ class HubSession(requests.Session):
         self._files: OrderedDict[str, bytes] = OrderedDict()
         self._files_bytes = 0
         self._files_lock = threading.Lock()
+        self._warmed: set[tuple[str, str, int | None]] = set()
+
+    def warm(self, url: str, connections: int) -> None:
+        """Open up to `connections` keep-alive connections to `url`'s origin in the background, once per origin, so
+        the first requests find them ready: the TCP and TLS handshakes (about 100 ms each on a real network) then
+        overlap the caller's own start-up (imports, the first API call) instead of adding to every parallel first
+        read. Best effort: a connection that fails is simply not there, and the request that needs it says why.
+        Pools are urllib3's own; `_get_conn`/`_put_conn` are how its pool hands out and takes back a connection."""
+        key = origin(url)
+        with self._files_lock:
+            if key in self._warmed or connections < 1:
+                return
+            self._warmed.add(key)
+        try:
+            settings = self.merge_environment_settings(url, {}, True, None, None)  # type: ignore[no-untyped-call]
+            prep = PreparedRequest()
+            prep.prepare(method="GET", url=url)
+            adapter: Any = self.get_adapter(url)  # requests' HTTPAdapter (mounted in __init__)
+            pool = adapter.get_connection_with_tls_context(
+                prep, settings["verify"], settings["proxies"], settings["cert"]
+            )
+        except Exception:  # a bad URL or proxy setting: the real request reports it
+            return
+        # Every connection is taken out first, then each connects in its own thread: a pool is LIFO, so one taken
+        # out, connected and handed back at a time would be the same connection every time.
+        try:
+            taken = [pool._get_conn() for _ in range(min(connections, pool.pool.maxsize if pool.pool else 0))]
+        except Exception:  # the pool was closed meanwhile
+            return
+        for conn in taken:
+            threading.Thread(target=_open_into, args=(pool, conn), daemon=True, name="cardscan-warm").start()
 
     def recall(self, url: str) -> bytes | None:
         """A small file this batch already read at this commit-pinned URL (see `remember`), else None."""
@@ -166,6 +197,19 @@ class HubSession(requests.Session):
         target = prep.url or url
         settings = self.merge_environment_settings(target, {}, True, None, None)  # type: ignore[no-untyped-call]
         return self.get_adapter(target).send(prep, timeout=timeout, **settings)
+
+
+def _open_into(pool: Any, conn: Any) -> None:
+    """Connect one connection taken out of a urllib3 pool and hand it back to the pool, idle (best effort)."""
+    try:
+        if not conn.is_connected:  # an idle one taken out again is handed back as it is
+            conn.connect()
+    except Exception:  # unreachable or refused: the request that needs it will say why
+        conn.close()
+    try:
+        pool._put_conn(conn)
+    except Exception:  # the pool was closed meanwhile
+        conn.close()
 
 
 def make_session(pool_maxsize: int = 64) -> HubSession:

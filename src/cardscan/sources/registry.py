@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,10 @@ _HUB_URL = re.compile(
     r"^(?:https?://)?(?:huggingface\.co|hf\.co)/(?P<id>[^/?#]+(?:/[^/?#]+)?)(?:/(?:tree|blob)/(?P<rev>[^/?#]+))?"
 )
 
+WARM_PER_REPO = 6
+"""Connections a Hub scan's first wave uses at once (config, card, index, shard headers); see SharedSession.warm."""
+WARM_MAX = 32
+"""Connections opened ahead of a batch's first wave at most (later waves reuse the pool)."""
 Opened = tuple[Source, str, str]
 """The source, the canonical repo id (or path), and the revision."""
 
@@ -75,6 +79,17 @@ class SharedSession:
                 self._session = make_session(self._pool_maxsize)
             return self._session
 
+    def warm(self, targets: Sequence[str], options: ScanOptions) -> None:
+        """Open the Hub connections the first of `targets` will need, in the background, before the caller goes on
+        (the CLI then imports the scanner while the handshakes run). Nothing when none of them is read from the Hub."""
+        hub = sum(1 for target in targets if _kind_of(target, options) == "hub")
+        if not hub:
+            return
+        from cardscan.sources.hub import HubConfig
+
+        endpoint = HubConfig.from_env(token=options.token, endpoint=options.endpoint).endpoint
+        self.get().warm(endpoint, min(WARM_PER_REPO * hub, WARM_MAX))
+
     def made(self) -> Any:
         """The session if one was made (a batch of local folders makes none)."""
         return self._session
@@ -119,6 +134,13 @@ def open_source(target: str, options: ScanOptions, session: Any = None) -> Opene
         raise ScanError(ErrorCode.BAD_INPUT, f"input of {len(target):,} characters is not a repo id, URL or path")
     kind = next(k for k in SOURCES if k.claims(target, options))
     return kind.open(target, options, session)
+
+
+def _kind_of(target: str, options: ScanOptions) -> str | None:
+    """The name of the source kind that would read `target` (None for an input none claims)."""
+    if not isinstance(target, str) or not target.strip() or len(target) > MAX_TARGET_CHARS:
+        return None
+    return next((k.name for k in SOURCES if k.claims(target, options)), None)
 
 
 def target_problem(target: str) -> str | None:
