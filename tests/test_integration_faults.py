@@ -38,6 +38,21 @@ def test_cdn_429_with_retry_after_then_success(hub):
     assert [e.status for e in hub.log if "model.safetensors" in e.path and e.origin == "hub"] == [302]
 
 
+def test_busy_cdn_at_a_located_url_is_retried_there(hub):
+    """A sharded repo learns each shard's cdn location while its index is read: a 503 from the cdn there is a busy
+    server, not a stale location, so the retry goes to the same location (one retry, no second resolver request)."""
+    repo = "meta-llama/Llama-2-7b-hf"
+    hub.set_fault(None, latency=0.05)  # the index is still in flight when the shard reads start: they locate first
+    hub.set_fault(repo, fail_5xx=1, status_5xx=503, origin="cdn")
+    r = scan(repo, options(hub, APPROVED))
+    assert r.ok and r.parameters.total == LLAMA2 and r.io.retries == 1
+    assert sorted(statuses(hub, "cdn")) == [206, 206, 503]
+    assert [e.status for e in hub.log if ".safetensors" in e.path and e.origin == "hub" and "index" not in e.path] == [
+        302,
+        302,
+    ]
+
+
 def test_hub_429_pauses_every_worker_until_the_reset(hub):
     """A hub 429 carries `RateLimit: r=0;t=<window reset>`: the shared limiter holds every worker until the reset
     (here a 2 s window), then the batch goes on; nobody fails and only the one 429 is seen."""

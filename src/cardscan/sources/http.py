@@ -417,6 +417,8 @@ class Transport:
             resp = self._send(located, headers, None)  # another origin: never with the token
             if resp.status_code < 400 and resp.status_code not in REDIRECT_STATUSES:
                 return self._read(resp, limit)
+            if resp.status_code in RETRY_STATUSES:  # a busy CDN, not a stale location: `get` retries it as it is,
+                return self._read(resp, limit)  # without another resolver request (the bucket the Hub charges)
             self._discard(resp)  # an expired or odd location: resolve again from the Hub
             with self._lock:
                 self._located.pop(url, None)
