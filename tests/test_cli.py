@@ -137,3 +137,30 @@ def test_help_lists_the_gpus_command_and_gpus_json():
     h100 = next(g for g in rows if g["name"] == "H100 SXM 80GB")
     assert h100["bandwidth_gbs"] == 3350 and h100["bandwidth_source"] and "matrix" in h100["show"]
     assert all(g["bandwidth_gbs"] for g in rows)
+
+
+_OWN = """
+import atexit, sys
+atexit.register(lambda: print("exit hook ran", file=sys.stderr))
+from cardscan.cli import run
+sys.argv = ["cardscan", *sys.argv[1:]]
+run()
+"""
+
+
+@pytest.mark.parametrize(("target", "code"), [(EXAMPLE, 0), ("org/not-cached", 6)])
+def test_own_process_ends_fast_with_all_output_hooks_and_the_exit_code(target: str, code: int) -> None:
+    """The console script skips the interpreter's teardown after a scan: the whole output still arrives through a
+    pipe, the exit code is the documented one, and `atexit` hooks (coverage, wrappers) still run."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(Path(EXAMPLE).parent / "no-such-cache")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _OWN, target, "--format", "json"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == code, proc.stderr
+    (result,) = json.loads(proc.stdout)
+    assert result["status"] == ("ok" if code == 0 else "error")
+    assert "exit hook ran" in proc.stderr and "Traceback" not in proc.stderr

@@ -5,6 +5,7 @@ Imports stay lazy so `cardscan --help` starts fast (no parsers, estimators, rich
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -237,7 +238,7 @@ def main(
             _exit_now(exit_code(results))
     _batch_summary(results, time.monotonic() - started, session)
     _write(results, fmt, output)
-    raise typer.Exit(exit_code(results))
+    _done(exit_code(results))
 
 
 def _write(results: Sequence[ScanResult], fmt: str, output: Path | None) -> None:
@@ -256,6 +257,17 @@ def _exit_now(code: object = 130, _frame: object = None) -> NoReturn:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code if isinstance(code, int) and _frame is None else 130)
+
+
+def _done(code: int) -> NoReturn:
+    """End a finished scan. In cardscan's own process (`run`), flush and leave without the interpreter's teardown:
+    freeing every module and object one by one takes 50–70 ms of a 0.6 s cold scan on a 2-core VM, and nothing is
+    left to clean up (output is written and closed, worker threads are idle); the `atexit` hooks still run. Under a
+    test runner or a program that calls the app itself, the usual typer.Exit."""
+    if _OWN_PROCESS:
+        atexit._run_exitfuncs()  # what a normal exit runs (coverage's data file, a wrapper's hooks, log handlers)
+        _exit_now(code)
+    raise typer.Exit(code)
 
 
 def _sigterm(_signum: int, _frame: object) -> None:
@@ -549,8 +561,14 @@ def exit_code(results: Sequence[ScanResult]) -> int:
     return max(codes, default=0)
 
 
+_OWN_PROCESS = False
+"""True once `run` (the console script, `python -m cardscan`) started: the process is cardscan's alone."""
+
+
 def run() -> None:
     """Console-script entry point."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     signal.signal(signal.SIGTERM, _sigterm)
     app()
 
