@@ -8,42 +8,69 @@ parent around the whole process.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 TOKEN = "hf_approved"
 
 
-def child(tool: str, endpoint: str, repos: list[str], workers: int) -> dict:
+def child(tool: str, endpoint: str, repos: list[str], workers: int, *, own_process: bool = True) -> dict:
     """Run one tool over `repos` in this process: wall of the work, per-repo totals, CPU, peak RSS."""
+    start = time.perf_counter()
+    if tool == "cardscan":
+        totals = _cardscan(endpoint, repos, workers, lambda totals: _measure(start, totals), own_process=own_process)
+    else:
+        totals = {"huggingface_hub": _hf_hub, "hf-mem": _hf_mem}[tool](endpoint, repos, workers)
+    return _measure(start, totals)
+
+
+def _measure(start: float, totals: dict[str, int | None]) -> dict:
     import resource
 
-    start = time.perf_counter()
-    totals = {"cardscan": _cardscan, "huggingface_hub": _hf_hub, "hf-mem": _hf_mem}[tool](endpoint, repos, workers)
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"wall": wall, "totals": totals, "cpu": usage.ru_utime + usage.ru_stime, "rss_kb": usage.ru_maxrss}
 
 
-def _cardscan(endpoint: str, repos: list[str], workers: int) -> dict[str, int | None]:
-    """The real CLI, as a user runs it (`cardscan scan … --format json -o FILE`), in this process."""
-    from cardscan.cli import run
+def _cardscan(
+    endpoint: str, repos: list[str], workers: int, report: Callable[[dict], dict], *, own_process: bool
+) -> dict[str, int | None]:
+    """The real CLI, as a user runs it (`cardscan scan … --format json -o FILE`), in this process. As the console
+    script, a finished scan ends the process from inside (after the atexit hooks): the figures are printed by one."""
+    from cardscan.cli import app, run
 
     os.environ.update(HF_ENDPOINT=endpoint, HF_TOKEN=TOKEN)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out.json")
-        sys.argv = ["cardscan", "scan", *repos, "--workers", str(workers), "--format", "json", "-o", out]
-        try:
-            run()
-        except SystemExit as stop:
-            if stop.code not in (0, None):
-                raise RuntimeError(f"cardscan exited {stop.code}") from None
+    tmp = tempfile.mkdtemp()
+    out = os.path.join(tmp, "out.json")
+    printed: list[bool] = []
+
+    def totals() -> dict[str, int | None]:
         with open(out) as fh:
             results = json.load(fh)
-    return {r["input"]: (r.get("parameters") or {}).get("total") if r["status"] == "ok" else None for r in results}
+        shutil.rmtree(tmp, ignore_errors=True)
+        return {r["input"]: (r.get("parameters") or {}).get("total") if r["status"] == "ok" else None for r in results}
+
+    def at_exit() -> None:
+        if not printed and os.path.exists(out):
+            printed.append(True)
+            print(json.dumps(report(totals())), flush=True)
+
+    sys.argv = ["cardscan", "scan", *repos, "--workers", str(workers), "--format", "json", "-o", out]
+    if own_process:
+        atexit.register(at_exit)
+    try:
+        (run if own_process else app)()  # `app` (under the profiler) ends with SystemExit instead of leaving
+    except SystemExit as stop:
+        if stop.code not in (0, None):
+            raise RuntimeError(f"cardscan exited {stop.code}") from None
+    printed.append(True)
+    return totals()
 
 
 def _hf_hub(endpoint: str, repos: list[str], workers: int) -> dict[str, int | None]:
@@ -132,7 +159,7 @@ def profiled(tool: str, endpoint: str, repos: list[str], workers: int, path: str
 
     threading.setprofile(start)
     main_prof = cProfile.Profile(time.thread_time)
-    out = main_prof.runcall(child, tool, endpoint, repos, workers)
+    out = main_prof.runcall(child, tool, endpoint, repos, workers, own_process=False)
     threading.setprofile(None)
     for prof in profiles:
         prof.disable()
