@@ -764,3 +764,24 @@ def test_adapter_reuses_its_pool_lookup_and_ignores_cookies() -> None:
     assert pools[0] is pools[1] and len(adapter._pools) == 1
     other = adapter.get_connection_with_tls_context(requests.Request("GET", "https://cdn.example/x").prepare(), True)
     assert other is not pools[0]
+
+
+def test_warm_is_quiet_and_light() -> None:
+    """Warming needs only the endpoint: it never imports huggingface_hub (the token lookup the scan does later, while
+    the connections open), and a malformed endpoint is left to each scan to report."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cardscan.options import ScanOptions\n"
+        "from cardscan.sources.registry import SharedSession\n"
+        "SharedSession().warm(['org/model'], ScanOptions(endpoint='http://127.0.0.1:9'))\n"
+        "SharedSession().warm(['org/model'], ScanOptions(endpoint='http://[bad'))\n"
+        "print('huggingface_hub' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

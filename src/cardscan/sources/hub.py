@@ -83,8 +83,12 @@ class HubConfig:
             from huggingface_hub import get_token  # deferred: keeps CLI start-up fast
 
             token = get_token()
-        base = endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
-        return cls(endpoint=base.rstrip("/"), token=token or None)
+        return cls(endpoint=endpoint_from_env(endpoint), token=token or None)
+
+
+def endpoint_from_env(endpoint: str | None = None) -> str:
+    """The Hub's base URL: the one given, else HF_ENDPOINT, else huggingface.co; no trailing slash."""
+    return (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
 # X-Error-Code → our code (huggingface_hub utils/_http.py `hf_raise_for_status` reads the same header); the code wins over the HTTP status.

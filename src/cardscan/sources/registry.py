@@ -85,10 +85,13 @@ class SharedSession:
         hub = sum(1 for target in targets if _kind_of(target, options) == "hub")
         if not hub:
             return
-        from cardscan.sources.hub import HubConfig
+        from cardscan.sources.hub import endpoint_from_env  # not HubConfig.from_env: its token lookup may import
+        # huggingface_hub (~0.2 s), which the scan does later anyway, while these connections are being opened
 
-        endpoint = HubConfig.from_env(token=options.token, endpoint=options.endpoint).endpoint
-        self.get().warm(endpoint, min(WARM_PER_REPO * hub, WARM_MAX))
+        try:
+            self.get().warm(endpoint_from_env(options.endpoint), min(WARM_PER_REPO * hub, WARM_MAX))
+        except ValueError:  # a malformed endpoint: each scan reports it as its own result
+            return
 
     def made(self) -> Any:
         """The session if one was made (a batch of local folders makes none)."""
