@@ -199,3 +199,12 @@ def test_output_dash_is_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     result = invoke(EXAMPLE, "-o", "-", "--format", "json")
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["status"] == "ok"
     assert not list(tmp_path.iterdir())  # no file called "-"
+
+
+@pytest.mark.parametrize("endpoint", ["http://[bad", "ftp://mirror.example", "http://:99999/", "https://u:secret@[x/"])
+def test_a_malformed_hub_endpoint_is_a_usage_error_before_any_scan(endpoint: str) -> None:
+    """HF_ENDPOINT that is not an http(s) URL with a host: exit 2 and one line (no password), not an error per repo."""
+    got = CliRunner().invoke(app, ["org/a", "org/b"], env={"HF_ENDPOINT": endpoint})
+    assert got.exit_code == 2, got.output
+    assert "HF_ENDPOINT" in got.output and "secret" not in got.output and "Traceback" not in got.output
+    assert "org/a" not in got.output  # nothing was scanned

@@ -219,6 +219,8 @@ def main(
     )  # fmt: skip
     from cardscan.sources.registry import SharedSession
 
+    if not options.is_offline():
+        _check_endpoint(options.endpoint)
     session = SharedSession(pool_maxsize=max(16, 4 * workers)) if not options.is_offline() else None
     if session is not None:  # first, so the Hub's handshakes run while the scanner's modules load
         session.warm(all_targets[:workers], options)
@@ -332,6 +334,24 @@ def _fail(message: str) -> NoReturn:
     """A usage error: one line on stderr, exit 2, no traceback."""
     sys.stderr.write(f"cardscan: error: {message}\n")
     raise typer.Exit(2)
+
+
+def _check_endpoint(given: str | None) -> None:
+    """The Hub endpoint (HF_ENDPOINT) must be an http(s) URL with a host: said once, before any scan starts, rather
+    than as the same network error on every repo of a batch."""
+    from urllib.parse import urlsplit
+
+    from cardscan.sources.http import redact
+    from cardscan.sources.hub import endpoint_from_env
+
+    url = endpoint_from_env(given)
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # a bad port or bracketed host
+        ok = False
+    if not ok:
+        _fail(f"the Hub endpoint {redact(url)!r} (HF_ENDPOINT) is not an http(s) URL with a host")
 
 
 def _pick_format(given: Enum | None, output: Path | None) -> str:
