@@ -291,11 +291,13 @@ def test_request_count_gpt2(hub):
 
 
 def test_request_count_llama2(hub):
-    """listing + index, config, generation_config, README + one read per shard (sized from the index: each a
-    302 hop and a cdn read); 9 requests, and no shard read more than its header + 4 KiB."""
+    """listing + index, config, README + one read per shard (sized from the index: each a 302 hop and a cdn read);
+    8 requests, and no shard read more than its header + 4 KiB. generation_config.json is there but never read:
+    nothing in a scan uses it, and every read is a request the Hub's resolver quota counts."""
     r = scan("meta-llama/Llama-2-7b-hf", options(hub))
-    assert kinds(hub) == {"listing": 1, "small": 4, "redirect": 2, "cdn": 2}
-    assert r.io.requests == len(hub.log) == 9
+    assert kinds(hub) == {"listing": 1, "small": 3, "redirect": 2, "cdn": 2}
+    assert r.io.requests == len(hub.log) == 8
+    assert not [e for e in hub.log if "generation_config" in e.path]
     assert {len(v) for v in cdn_reads(hub).values()} == {1}
     assert_header_budget(hub, r)
 
@@ -303,7 +305,7 @@ def test_request_count_llama2(hub):
 def test_one_read_per_shard_with_an_index(hub):
     r = scan("meta-llama/Llama-2-7b-hf", options(hub))
     assert {len(v) for v in cdn_reads(hub).values()} == {1}
-    assert r.io.requests == 1 + 4 + 2 * 2
+    assert r.io.requests == 1 + 3 + 2 * 2
     assert_header_budget(hub, r)
 
 

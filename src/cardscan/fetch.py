@@ -21,18 +21,19 @@ from cardscan.parse.quant_formats import QUANT_MARKER_FILES, QUANT_SIDE_FILES
 from cardscan.parse.reader import BufferedReader
 from cardscan.parse.safetensors import LENGTH_PREFIX, MAX_HEADER_BYTES, header_length, parse_header
 from cardscan.parse.torch_zip import UnsupportedFormat, read_torch_zip
-from cardscan.repo_files import CARD_FILES, CONFIG, CONFIG_COMPANIONS, PART_FILES
+from cardscan.repo_files import CARD_FILES, CONFIG, PART_FILES
 from cardscan.select import Selection
 from cardscan.sources.base import Listing, Source
 from cardscan.tensors import TensorInfo
 
 # Small JSON files that change how weights are read or what the repo is: each quantization format's side files
-# (its row in parse/quant_formats.py), the files that name a repo's parts (parts.py), and two model-config companions.
+# (its row in parse/quant_formats.py) and the files that name a repo's parts (parts.py). Nothing else is read: each
+# read is a request the Hub's resolver quota counts (generation_config.json, say, holds nothing a scan uses).
 
 
 def side_files() -> tuple[str, ...]:
     """Every side file fetch reads (read at call time: quant_formats.register() can add to it)."""
-    return (*QUANT_SIDE_FILES, *PART_FILES, *CONFIG_COMPANIONS)
+    return (*QUANT_SIDE_FILES, *PART_FILES)
 
 
 # A probe read for a safetensors file without an index: enough for small headers, and never more than 4 KiB wasted.

@@ -9,5 +9,3 @@ PIPELINE_INDEX = "model_index.json"  # diffusers
 SENTENCE_MODULES = "modules.json"  # sentence-transformers
 # Files that name a repo's parts (read by fetch, interpreted by parts.detect).
 PART_FILES = (ADAPTER_CONFIG, PIPELINE_INDEX, SENTENCE_MODULES)
-# Model-config companions read beside config.json (Mistral's params.json, generation defaults).
-CONFIG_COMPANIONS = ("params.json", "generation_config.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cardscan.errors import ErrorCode, ScanError
 from cardscan.parse.quant_formats import QUANT_MARKER_FILES, QUANT_SIDE_FILES
-from cardscan.repo_files import ADAPTER_CONFIG, CARD_FILES, CONFIG, CONFIG_COMPANIONS
+from cardscan.repo_files import ADAPTER_CONFIG, CARD_FILES, CONFIG
 from cardscan.sources.base import Chunk, IOStats, Listing, RepoFile
 
 # Folders that never hold the model's own files.
@@ -55,7 +55,7 @@ class LocalSource:
         return Listing(self._repo_id, self._revision, self._commit, files)
 
     def _described_by(self) -> tuple[RepoFile, ...]:
-        names = (CONFIG, *CARD_FILES, *CONFIG_COMPANIONS, ADAPTER_CONFIG, *QUANT_SIDE_FILES, *QUANT_MARKER_FILES)
+        names = (CONFIG, *CARD_FILES, ADAPTER_CONFIG, *QUANT_SIDE_FILES, *QUANT_MARKER_FILES)
         found = []
         for name in dict.fromkeys(names):
             beside = self._root / name
