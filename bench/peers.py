@@ -25,7 +25,6 @@ from common import ROOT, machine, machine_line, md_table, write_result
 from cardscan.testing.hub import HubEmulator, LogEntry, replicate
 
 CORPUS = ROOT / "tests" / "fixtures" / "hub"
-TOKEN = "hf_approved"
 BATCH = ["openai-community/gpt2", "meta-llama/Llama-2-7b-hf", "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"]
 # Published totals (tests/known_totals.py) for cardscan; the Hub's stored-element count (buffers included, which
 # is what hf-mem and huggingface_hub count) comes from the emulator's model info.

@@ -785,3 +785,16 @@ def test_warm_is_quiet_and_light() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_a_session_is_warmed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI warms its session and then hands it to scan_many, which warms too: the second call does nothing."""
+    from cardscan.scanner import ScanOptions
+    from cardscan.sources import registry
+
+    looked: list[str] = []
+    monkeypatch.setattr(registry, "_kind_of", lambda target, options: looked.append(target))
+    shared = registry.SharedSession()
+    for _ in range(2):
+        shared.warm(["org/a", "org/b"], ScanOptions(endpoint="http://127.0.0.1:9"))
+    assert looked == ["org/a", "org/b"]

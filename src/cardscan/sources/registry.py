@@ -69,6 +69,7 @@ class SharedSession:
         self._session: Any = None
         self._lock = threading.Lock()
         self._pool_maxsize = pool_maxsize
+        self._warmed = False
 
     def get(self) -> Any:
         """The session, made once."""
@@ -81,7 +82,12 @@ class SharedSession:
 
     def warm(self, targets: Sequence[str], options: ScanOptions) -> None:
         """Open the Hub connections the first of `targets` will need, in the background, before the caller goes on
-        (the CLI then imports the scanner while the handshakes run). Nothing when none of them is read from the Hub."""
+        (the CLI then imports the scanner while the handshakes run). Once per session (the CLI warms, then hands the
+        session to scan_many, which would warm again); nothing when none of them is read from the Hub."""
+        with self._lock:
+            if self._warmed:
+                return
+            self._warmed = True
         hub = sum(1 for target in targets if _kind_of(target, options) == "hub")
         if not hub:
             return
